@@ -1,0 +1,40 @@
+"""Find the confidence threshold to deploy a model at, exactly.
+
+The public surface: :func:`compute_optimal_confidence` and its result,
+:func:`load_optimal_confidence` for stored results. The pure-numpy math
+lives in :mod:`optimal_confidence.sweep` and imports no FiftyOne; the names
+below load FiftyOne only when first used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "compute_optimal_confidence": ".api",
+    "load_optimal_confidence": ".api",
+    "list_optimal_confidence_runs": ".api",
+    "suggest_run_key": ".api",
+    "OptimalConfidenceResult": ".api",
+    "SweepConfig": ".api",
+    "RUN_METHOD": ".api",
+    "MatchRecords": ".sweep",
+    "Counts": ".sweep",
+    "make_demo_dataset": ".demo",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module, __name__), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + __all__)

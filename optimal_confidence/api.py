@@ -1,0 +1,711 @@
+"""The public entry point: :func:`compute_optimal_confidence`, its result,
+and storage of results as FiftyOne custom runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+import fiftyone as fo
+import fiftyone.core.collections as foc
+
+from .matching import (
+    SUPPORTED_LABEL_TYPES,
+    LabelValues,
+    read_label_values,
+    records_from_evaluation,
+)
+from .sweep import (
+    Counts,
+    MatchRecords,
+    best_index,
+    count_at,
+    exact_thresholds,
+    grid_thresholds,
+    precision_recall_f1,
+)
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "RUN_METHOD",
+    "OptimalConfidenceResult",
+    "SweepConfig",
+    "compute_optimal_confidence",
+    "list_optimal_confidence_runs",
+    "load_optimal_confidence",
+    "suggest_run_key",
+]
+
+#: the ``method`` of the custom runs this package stores
+RUN_METHOD = "optimal_confidence"
+
+#: format version of stored results
+_FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """How a sweep was run.
+
+    Attributes:
+        pred_field: the predictions field
+        gt_field: the ground truth field
+        iou: the IoU a match needs
+        classwise: whether only objects of the same label can match
+        lower_bound: the smallest threshold swept (the data's smallest
+            confidence when none was given)
+        upper_bound: the largest threshold swept (the data's largest
+            confidence when none was given)
+        num_thresholds: ``None`` for the exact sweep (every distinct
+            confidence within the bounds), else the size of the even grid
+        num_samples: the number of samples (images or videos) swept
+        label_type: ``"Detections"`` or ``"Polylines"``
+        use_masks: whether IoUs came from instance masks
+        use_boxes: whether IoUs of polylines came from their boxes
+        iscrowd: the name of the crowd attribute
+        method: how predictions were matched
+    """
+
+    pred_field: str
+    gt_field: str
+    iou: float
+    classwise: bool
+    lower_bound: float
+    upper_bound: float
+    num_thresholds: int | None
+    num_samples: int
+    label_type: str
+    use_masks: bool = False
+    use_boxes: bool = False
+    iscrowd: str = "iscrowd"
+    method: str = "evaluate_detections"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "SweepConfig":
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+@dataclass(frozen=True, eq=False)
+class OptimalConfidenceResult:
+    """The exact precision/recall/F1 curve of a prediction field against the
+    confidence threshold, and its best point.
+
+    All curve arrays have shape ``(num_thresholds,)`` and are aligned with
+    :attr:`thresholds`, which is strictly ascending. Entry ``i`` describes
+    the predictions with ``confidence >= thresholds[i]``.
+
+    Attributes:
+        config: the :class:`SweepConfig`
+        thresholds: ``float64`` thresholds, strictly ascending
+        tp: ``int64`` true positives at each threshold
+        fp: ``int64`` false positives at each threshold
+        fn: ``int64`` false negatives at each threshold
+        records: the :class:`~optimal_confidence.sweep.MatchRecords` of the
+            matching pass, from which per-class counts are derived
+        run_key: the run key the result is stored under, if any
+    """
+
+    config: SweepConfig
+    thresholds: np.ndarray
+    tp: np.ndarray
+    fp: np.ndarray
+    fn: np.ndarray
+    records: MatchRecords
+    run_key: str | None = None
+
+    @cached_property
+    def _prf(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return precision_recall_f1(Counts(self.tp, self.fp, self.fn))
+
+    @property
+    def precision(self) -> np.ndarray:
+        """``TP / (TP + FP)`` at each threshold; 0 where nothing is kept."""
+        return self._prf[0]
+
+    @property
+    def recall(self) -> np.ndarray:
+        """``TP / (TP + FN)`` at each threshold; 0 with no ground truth."""
+        return self._prf[1]
+
+    @property
+    def f1(self) -> np.ndarray:
+        """``2 TP / (2 TP + FP + FN)`` at each threshold."""
+        return self._prf[2]
+
+    @property
+    def num_thresholds(self) -> int:
+        return len(self.thresholds)
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.records.classes)
+
+    @cached_property
+    def best_index(self) -> int:
+        """Index of the best F1; ties go to the lowest threshold."""
+        return best_index(self.f1)
+
+    @property
+    def best_threshold(self) -> float:
+        return float(self.thresholds[self.best_index])
+
+    @property
+    def best_f1(self) -> float:
+        return float(self.f1[self.best_index])
+
+    @property
+    def best_precision(self) -> float:
+        return float(self.precision[self.best_index])
+
+    @property
+    def best_recall(self) -> float:
+        return float(self.recall[self.best_index])
+
+    @property
+    def best_tp(self) -> int:
+        return int(self.tp[self.best_index])
+
+    @property
+    def best_fp(self) -> int:
+        return int(self.fp[self.best_index])
+
+    @property
+    def best_fn(self) -> int:
+        return int(self.fn[self.best_index])
+
+    def counts_at(self, thresholds: float | np.ndarray) -> Counts:
+        """Exact counts at any thresholds, not only the swept ones."""
+        return count_at(self.records, np.atleast_1d(thresholds))
+
+    def class_counts(self) -> dict[str, Counts]:
+        """Per-class counts at :attr:`thresholds`.
+
+        A prediction counts for its own label and a ground truth object for
+        its own; with ``classwise=False`` a match across labels is a false
+        positive of the prediction's class and a false negative of the
+        object's class. The per-class counts add up to :attr:`tp`,
+        :attr:`fp` and :attr:`fn`.
+
+        Returns:
+            a dict mapping each class to its :class:`Counts`
+        """
+        return {
+            label: count_at(self.records.restrict_to_class(label), self.thresholds)
+            for label in self.records.classes
+        }
+
+    def metrics(self) -> dict[str, Any]:
+        """The best point as a dict of plain numbers."""
+        return {
+            "best_threshold": self.best_threshold,
+            "best_f1": self.best_f1,
+            "precision": self.best_precision,
+            "recall": self.best_recall,
+            "tp": self.best_tp,
+            "fp": self.best_fp,
+            "fn": self.best_fn,
+            "num_thresholds": self.num_thresholds,
+            "run_key": self.run_key,
+        }
+
+    def report(self, num_rows: int = 5) -> str:
+        """A readable summary: the best point and a table around it.
+
+        Args:
+            num_rows (5): how many thresholds to show on each side of the
+                best one
+        """
+        c = self.config
+        lo = max(0, self.best_index - num_rows)
+        hi = min(self.num_thresholds, self.best_index + num_rows + 1)
+        mode = (
+            "exact" if c.num_thresholds is None else f"{c.num_thresholds}-point grid"
+        )
+        lines = [
+            f"Best threshold {self.best_threshold:.4g} for '{c.pred_field}' "
+            f"against '{c.gt_field}' (IoU {c.iou:g}, "
+            f"{'classwise' if c.classwise else 'any class'}, "
+            f"{c.num_samples} samples, {self.num_thresholds} thresholds, "
+            f"{mode}):",
+            f"  F1 {self.best_f1:.4f}  precision {self.best_precision:.4f}  "
+            f"recall {self.best_recall:.4f}  "
+            f"TP {self.best_tp}  FP {self.best_fp}  FN {self.best_fn}",
+            "",
+            f"  {'threshold':>10} {'precision':>9} {'recall':>7} {'F1':>7} "
+            f"{'TP':>7} {'FP':>7} {'FN':>7}",
+        ]
+        for i in range(lo, hi):
+            mark = "*" if i == self.best_index else " "
+            lines.append(
+                f"{mark} {self.thresholds[i]:>10.4g} {self.precision[i]:>9.4f} "
+                f"{self.recall[i]:>7.4f} {self.f1[i]:>7.4f} {self.tp[i]:>7d} "
+                f"{self.fp[i]:>7d} {self.fn[i]:>7d}"
+            )
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serializable dict (plain lists and Python numbers)."""
+        return {
+            "format_version": _FORMAT_VERSION,
+            "config": self.config.to_dict(),
+            "thresholds": [float(t) for t in self.thresholds],
+            "tp": self.tp.tolist(),
+            "fp": self.fp.tolist(),
+            "fn": self.fn.tolist(),
+            "records": self.records.to_dict(),
+            "run_key": self.run_key,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "OptimalConfidenceResult":
+        version = d.get("format_version")
+        if version != _FORMAT_VERSION:
+            raise ValueError(
+                f"Unsupported result format version {version!r}; this "
+                f"version of optimal_confidence reads version {_FORMAT_VERSION}"
+            )
+        return cls(
+            config=SweepConfig.from_dict(d["config"]),
+            thresholds=np.asarray(d["thresholds"], dtype=np.float64),
+            tp=np.asarray(d["tp"], dtype=np.int64),
+            fp=np.asarray(d["fp"], dtype=np.int64),
+            fn=np.asarray(d["fn"], dtype=np.int64),
+            records=MatchRecords.from_dict(d["records"]),
+            run_key=d.get("run_key"),
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"<OptimalConfidenceResult {self.config.pred_field!r} vs "
+            f"{self.config.gt_field!r}: best threshold {self.best_threshold:.4g}, "
+            f"F1 {self.best_f1:.4f}, {self.num_thresholds} thresholds>"
+        )
+
+
+# ---------------------------------------------------------------------------
+# Validation
+
+
+def _field_label_type(samples: foc.SampleCollection, field: str, role: str) -> type:
+    """The label type of ``field``, or a ValueError that says what to pass."""
+    if not isinstance(field, str) or not field:
+        raise ValueError(f"{role} must be a field name; got {field!r}")
+
+    if samples.get_field(field) is None:
+        hint = ""
+        if (
+            samples.media_type == fo.core.media.VIDEO
+            and not field.startswith("frames.")
+            and samples.get_field(f"frames.{field}") is not None
+        ):
+            hint = f" For a frame-level field, pass 'frames.{field}'."
+        candidates = _label_fields(samples)
+        raise ValueError(
+            f"{role} '{field}' does not exist on dataset "
+            f"'{samples._dataset.name}'.{hint} Fields with Detections or "
+            f"Polylines: {candidates or 'none'}"
+        )
+
+    try:
+        label_type = samples._get_label_field_type(field)
+    except Exception:
+        label_type = None
+
+    if label_type is None or not issubclass(label_type, SUPPORTED_LABEL_TYPES):
+        found = label_type.__name__ if label_type else type(samples.get_field(field)).__name__
+        raise ValueError(
+            f"{role} '{field}' holds {found}; optimal_confidence needs a "
+            f"Detections or Polylines field. Fields that qualify: "
+            f"{_label_fields(samples) or 'none'}"
+        )
+
+    return label_type
+
+
+def _label_fields(samples: foc.SampleCollection) -> list[str]:
+    """The sample and frame fields holding a supported label type."""
+    fields = list(
+        samples.get_field_schema(embedded_doc_type=SUPPORTED_LABEL_TYPES)
+    )
+    if samples._has_frame_fields():
+        fields += [
+            f"frames.{f}"
+            for f in samples.get_frame_field_schema(
+                embedded_doc_type=SUPPORTED_LABEL_TYPES
+            )
+        ]
+    return sorted(fields)
+
+
+def _check_number(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+        raise ValueError(f"{name} must be a number; got {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite; got {value}")
+    return value
+
+
+def _check_run_key(samples: foc.SampleCollection, run_key: str, overwrite: bool) -> None:
+    if not isinstance(run_key, str) or not run_key.isidentifier():
+        raise ValueError(
+            f"Invalid run key {run_key!r}: a run key must be a valid Python "
+            f"identifier, for example 'optimal_confidence'"
+        )
+    if run_key in samples.list_runs() and not overwrite:
+        raise ValueError(
+            f"Dataset '{samples._dataset.name}' already has a run "
+            f"'{run_key}'. Choose another run key (for example "
+            f"'{suggest_run_key(samples)}') or pass overwrite=True to "
+            f"replace it"
+        )
+
+
+def suggest_run_key(samples: foc.SampleCollection, base: str = RUN_METHOD) -> str:
+    """The first free run key among ``base``, ``base_2``, ``base_3``, ..."""
+    existing = set(samples.list_runs())
+    if base not in existing:
+        return base
+    i = 2
+    while f"{base}_{i}" in existing:
+        i += 1
+    return f"{base}_{i}"
+
+
+# ---------------------------------------------------------------------------
+# The entry point
+
+
+def compute_optimal_confidence(
+    samples: foc.SampleCollection,
+    pred_field: str,
+    gt_field: str = "ground_truth",
+    *,
+    iou: float = 0.5,
+    classwise: bool = True,
+    lower_bound: float | None = None,
+    upper_bound: float | None = None,
+    num_thresholds: int | None = None,
+    run_key: str | None = None,
+    overwrite: bool = False,
+    use_masks: bool = False,
+    use_boxes: bool = False,
+    iscrowd: str = "iscrowd",
+    progress: bool | Callable | None = None,
+) -> OptimalConfidenceResult:
+    """Sweeps the confidence threshold of ``pred_field`` against
+    ``gt_field`` and finds the threshold with the best F1.
+
+    The counts at threshold ``t`` are exactly those of the
+    filter-and-evaluate definition::
+
+        view = samples.filter_labels(
+            pred_field, F("confidence") >= t, only_matches=False
+        )
+        view.evaluate_detections(
+            pred_field, gt_field=gt_field, iou=iou, classwise=classwise,
+            eval_key="tmp",
+        )
+        # TP, FP, FN = the sums of tmp_tp, tmp_fp, tmp_fn
+
+    but they come from one matching pass for every threshold at once. A
+    prediction is kept when its confidence is ``>= t``: equal confidences
+    are kept or dropped together, and a prediction without a confidence is
+    never kept. A crowd object (``iscrowd``) can absorb several predictions,
+    each a true positive; it is one false negative when none of them is
+    kept. Images left without predictions still count their ground truth as
+    false negatives.
+
+    Nothing is written to ``samples`` except, when ``run_key`` is given, a
+    custom run holding the result.
+
+    Args:
+        samples: a :class:`fiftyone.core.collections.SampleCollection` (a
+            dataset or a view; only its samples are swept)
+        pred_field: the ``Detections`` or ``Polylines`` field of predictions
+            (``frames.<field>`` for video frames)
+        gt_field ("ground_truth"): the ground truth field, of the same type
+        iou (0.5): the IoU a prediction needs to match, in ``(0, 1]``
+        classwise (True): whether only objects of the same label can match
+        lower_bound (None): the smallest threshold; defaults to the smallest
+            confidence in ``samples``
+        upper_bound (None): the largest threshold; defaults to the largest
+            confidence in ``samples``
+        num_thresholds (None): ``None`` sweeps every distinct confidence
+            within the bounds (exact); an integer ``n`` sweeps ``n`` evenly
+            spaced thresholds from ``lower_bound`` to ``upper_bound``
+        run_key (None): a run key to store the result under on the dataset
+        overwrite (False): whether to replace an existing run ``run_key``
+        use_masks (False): whether to compute IoUs of ``Detections`` from
+            their instance masks
+        use_boxes (False): whether to compute IoUs of ``Polylines`` from
+            their bounding boxes
+        iscrowd ("iscrowd"): the name of the crowd attribute of ground truth
+            objects
+        progress (None): whether to show a progress bar (True/False/None for
+            FiftyOne's default), or a callable that receives FiftyOne's
+            progress bar
+
+    Returns:
+        an :class:`OptimalConfidenceResult`
+
+    Raises:
+        ValueError: if an argument is invalid or ``samples`` has nothing to
+            sweep; the dataset is left untouched
+    """
+    if not isinstance(samples, foc.SampleCollection):
+        raise ValueError(
+            f"samples must be a FiftyOne dataset or view; got "
+            f"{type(samples).__name__}"
+        )
+    pred_type = _field_label_type(samples, pred_field, "pred_field")
+    gt_type = _field_label_type(samples, gt_field, "gt_field")
+    if pred_field == gt_field:
+        raise ValueError(
+            f"pred_field and gt_field are both '{pred_field}'; pass the "
+            f"field of model predictions and the field of ground truth"
+        )
+    if pred_type is not gt_type:
+        raise ValueError(
+            f"pred_field '{pred_field}' holds {pred_type.__name__} but "
+            f"gt_field '{gt_field}' holds {gt_type.__name__}; both must be "
+            f"the same label type"
+        )
+    if samples._is_frame_field(pred_field) != samples._is_frame_field(gt_field):
+        raise ValueError(
+            f"pred_field '{pred_field}' and gt_field '{gt_field}' must both "
+            f"be sample-level or both frame-level fields"
+        )
+
+    iou = _check_number("iou", iou)
+    if not 0 < iou <= 1:
+        raise ValueError(f"iou must be in (0, 1]; got {iou}")
+    if lower_bound is not None:
+        lower_bound = _check_number("lower_bound", lower_bound)
+    if upper_bound is not None:
+        upper_bound = _check_number("upper_bound", upper_bound)
+    if (
+        lower_bound is not None
+        and upper_bound is not None
+        and not lower_bound < upper_bound
+    ):
+        raise ValueError(
+            f"lower_bound ({lower_bound}) must be below upper_bound "
+            f"({upper_bound})"
+        )
+    if num_thresholds is not None:
+        if isinstance(num_thresholds, bool) or not isinstance(
+            num_thresholds, (int, np.integer)
+        ):
+            raise ValueError(
+                f"num_thresholds must be an integer or None (exact); got "
+                f"{num_thresholds!r}"
+            )
+        if num_thresholds < 1:
+            raise ValueError(
+                f"num_thresholds must be at least 1, or None for the exact "
+                f"sweep; got {num_thresholds}"
+            )
+        num_thresholds = int(num_thresholds)
+    if run_key is not None:
+        _check_run_key(samples, run_key, overwrite)
+
+    num_samples = len(samples)
+    if num_samples == 0:
+        raise ValueError(
+            "The view is empty: there are no samples to sweep. Pick a view "
+            "or dataset with samples"
+        )
+
+    preds = read_label_values(samples, pred_field)
+    gts = read_label_values(samples, gt_field, confidences=False)
+    _check_data(preds, gts, pred_field, gt_field)
+
+    conf = preds.confidences[~np.isnan(preds.confidences)]
+    data_lo, data_hi = float(conf.min()), float(conf.max())
+    lo = data_lo if lower_bound is None else lower_bound
+    hi = data_hi if upper_bound is None else upper_bound
+    if lo > hi:
+        raise ValueError(
+            f"lower_bound ({lo}) is above the largest confidence ({data_hi}); "
+            f"confidences in this view range over [{data_lo}, {data_hi}]"
+        )
+
+    if num_thresholds is None:
+        thresholds = exact_thresholds(conf, lo, hi)
+        if thresholds.size == 0:
+            raise ValueError(
+                f"No prediction confidence lies within [{lo}, {hi}]; "
+                f"confidences in this view range over [{data_lo}, {data_hi}]. "
+                f"Widen the bounds or pass num_thresholds for an even grid"
+            )
+    else:
+        thresholds = grid_thresholds(lo, hi, num_thresholds)
+
+    _warn_zero_confidence_order(conf)
+
+    records = records_from_evaluation(
+        samples,
+        pred_field,
+        gt_field,
+        preds=preds,
+        gts=gts,
+        iou=iou,
+        classwise=classwise,
+        use_masks=use_masks,
+        use_boxes=use_boxes,
+        iscrowd=iscrowd,
+        progress=progress,
+    )
+    counts = count_at(records, thresholds)
+
+    config = SweepConfig(
+        pred_field=pred_field,
+        gt_field=gt_field,
+        iou=iou,
+        classwise=bool(classwise),
+        lower_bound=float(lo),
+        upper_bound=float(hi),
+        num_thresholds=num_thresholds,
+        num_samples=num_samples,
+        label_type=pred_type.__name__,
+        use_masks=bool(use_masks),
+        use_boxes=bool(use_boxes),
+        iscrowd=iscrowd,
+    )
+    result = OptimalConfidenceResult(
+        config=config,
+        thresholds=thresholds,
+        tp=counts.tp,
+        fp=counts.fp,
+        fn=counts.fn,
+        records=records,
+        run_key=run_key,
+    )
+
+    if run_key is not None:
+        _save_run(samples, run_key, result, overwrite=overwrite)
+
+    return result
+
+
+def _check_data(
+    preds: LabelValues, gts: LabelValues, pred_field: str, gt_field: str
+) -> None:
+    if len(preds) == 0:
+        raise ValueError(
+            f"There are no predictions in '{pred_field}' in this view: "
+            f"nothing to sweep. Check the field name and the view"
+        )
+    if np.isnan(preds.confidences).all():
+        raise ValueError(
+            f"None of the {len(preds)} predictions in '{pred_field}' has a "
+            f"confidence; a threshold sweep needs prediction confidences"
+        )
+    if len(gts) == 0:
+        raise ValueError(
+            f"There are no ground truth objects in '{gt_field}' in this "
+            f"view: precision, recall and F1 are undefined. Check the field "
+            f"name and the view"
+        )
+
+
+def _warn_zero_confidence_order(conf: np.ndarray) -> None:
+    # FiftyOne's matcher sorts by `confidence or -1`, so a confidence of
+    # exactly 0 is visited as if it were -1. With confidences in [-1, 0) too,
+    # filter-and-evaluate at thresholds <= 0 is then not a prefix of one
+    # pass, and no single pass can match it there.
+    if (conf == 0).any() and ((conf >= -1) & (conf < 0)).any():
+        logger.warning(
+            "Some predictions have confidence exactly 0 and others lie in "
+            "[-1, 0): FiftyOne orders a confidence of 0 as if it were -1, so "
+            "counts at thresholds <= 0 may differ from filter-and-evaluate. "
+            "Counts at thresholds > 0 are exact"
+        )
+
+
+# ---------------------------------------------------------------------------
+# Stored results
+
+
+def _save_run(
+    samples: foc.SampleCollection,
+    run_key: str,
+    result: OptimalConfidenceResult,
+    *,
+    overwrite: bool,
+) -> None:
+    config = samples.init_run(
+        method=RUN_METHOD,
+        **{f"sweep_{k}": v for k, v in result.config.to_dict().items()},
+        best_threshold=result.best_threshold,
+        best_f1=result.best_f1,
+    )
+    samples.register_run(run_key, config, overwrite=overwrite)
+    try:
+        results = samples.init_run_results(run_key, result=result.to_dict())
+        samples.save_run_results(run_key, results, overwrite=True, cache=False)
+    except Exception:
+        # A registered run without results would look stored but fail to
+        # load: do not leave one behind
+        samples.delete_run(run_key)
+        raise
+
+
+def list_optimal_confidence_runs(samples: foc.SampleCollection) -> list[str]:
+    """The run keys of the results this package stored on the dataset of
+    ``samples``, newest first.
+    """
+    keys = samples.list_runs(method=RUN_METHOD)
+    infos = [(samples.get_run_info(k).timestamp, k) for k in keys]
+    return [k for _, k in sorted(infos, reverse=True)]
+
+
+def load_optimal_confidence(
+    samples: foc.SampleCollection, run_key: str
+) -> OptimalConfidenceResult:
+    """Loads a result stored by :func:`compute_optimal_confidence`.
+
+    Args:
+        samples: the dataset (or any view of it) the result was stored on
+        run_key: the run key
+
+    Returns:
+        an :class:`OptimalConfidenceResult`
+
+    Raises:
+        ValueError: if there is no such run, or it was not stored by this
+            package
+    """
+    if run_key not in samples.list_runs():
+        stored = list_optimal_confidence_runs(samples)
+        raise ValueError(
+            f"Dataset '{samples._dataset.name}' has no run '{run_key}'. "
+            f"Stored optimal_confidence runs: {stored or 'none'}"
+        )
+    info = samples.get_run_info(run_key)
+    if info.config.method != RUN_METHOD:
+        raise ValueError(
+            f"Run '{run_key}' was not stored by optimal_confidence (its "
+            f"method is {info.config.method!r})"
+        )
+    results = samples.load_run_results(run_key, cache=False)
+    if results is None or not hasattr(results, "result"):
+        raise ValueError(
+            f"Run '{run_key}' has no stored results; run "
+            f"compute_optimal_confidence again with overwrite=True"
+        )
+    result = OptimalConfidenceResult.from_dict(results.result)
+    return dataclasses.replace(result, run_key=run_key)

@@ -1,0 +1,243 @@
+"""Match records from one FiftyOne evaluation pass.
+
+:func:`records_from_evaluation` runs ``evaluate_detections`` once, with no
+eval key (so nothing is written to the dataset), and reduces its matches to
+:class:`~optimal_confidence.sweep.MatchRecords`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+import fiftyone as fo
+import fiftyone.core.collections as foc
+from fiftyone import ViewField as F
+
+from .sweep import MatchRecords
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["LabelValues", "read_label_values", "records_from_evaluation"]
+
+#: label list types whose objects carry a confidence and can be swept
+SUPPORTED_LABEL_TYPES = (fo.Detections, fo.Polylines)
+
+
+class LabelValues:
+    """Ids, labels and confidences of one label field, flattened.
+
+    Every attribute is a list with one entry per object, in the order of
+    ``samples`` (then frames, then objects); ``sample`` holds the index of
+    the sample each object belongs to.
+    """
+
+    def __init__(
+        self,
+        ids: list[str],
+        labels: list[str | None],
+        confidences: np.ndarray,
+        sample: np.ndarray,
+    ) -> None:
+        self.ids = ids
+        self.labels = labels
+        self.confidences = confidences
+        self.sample = sample
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def _list_path(samples: foc.SampleCollection, field: str) -> str:
+    label_type = samples._get_label_field_type(field)
+    return f"{field}.{label_type._LABEL_LIST_FIELD}"
+
+
+def _flatten(per_sample: Iterable[Any], is_frames: bool) -> Iterable[tuple]:
+    """Yields ``(sample_index, value)`` for nested per-sample values."""
+    for i, sample_values in enumerate(per_sample):
+        if sample_values is None:
+            continue
+        groups = sample_values if is_frames else [sample_values]
+        for group in groups:
+            if group is None:
+                continue
+            for value in group:
+                yield i, value
+
+
+def read_label_values(
+    samples: foc.SampleCollection, field: str, *, confidences: bool = True
+) -> LabelValues:
+    """Reads the ids, labels and (optionally) confidences of a label list
+    field with one ``values()`` call.
+
+    Args:
+        samples: a :class:`fiftyone.core.collections.SampleCollection`
+        field: a ``Detections`` or ``Polylines`` field, ``frames.``-prefixed
+            for frame-level fields
+        confidences (True): whether to read confidences; when False the
+            returned confidences are all ``NaN``
+
+    Returns:
+        a :class:`LabelValues`
+    """
+    path = _list_path(samples, field)
+    is_frames = samples._is_frame_field(field)
+    attrs = ["id", "label"] + (["confidence"] if confidences else [])
+    columns = samples.values([f"{path}.{a}" for a in attrs])
+
+    flat = [list(_flatten(col, is_frames)) for col in columns]
+    sample = np.array([i for i, _ in flat[0]], dtype=np.int64)
+    ids = [v for _, v in flat[0]]
+    labels = [v for _, v in flat[1]]
+    if confidences:
+        conf = np.array(
+            [np.nan if v is None else v for _, v in flat[2]],
+            dtype=np.float64,
+        )
+    else:
+        conf = np.full(len(ids), np.nan)
+
+    return LabelValues(ids, labels, conf, sample)
+
+
+def records_from_evaluation(
+    samples: foc.SampleCollection,
+    pred_field: str,
+    gt_field: str,
+    *,
+    preds: LabelValues,
+    gts: LabelValues,
+    iou: float = 0.5,
+    classwise: bool = True,
+    use_masks: bool = False,
+    use_boxes: bool = False,
+    iscrowd: str = "iscrowd",
+    progress: bool | Callable | None = None,
+) -> MatchRecords:
+    """Runs one ``evaluate_detections`` pass and returns its match records.
+
+    The evaluation runs with ``eval_key=None``, so FiftyOne works on copies
+    of the labels and writes nothing to the dataset.
+
+    Predictions without a numeric confidence pass no threshold, so they are
+    left out of the pass: FiftyOne sorts them as if their confidence were -1,
+    where they could take a ground truth object from a prediction that the
+    filter-and-evaluate definition would keep.
+
+    Args:
+        samples: the :class:`fiftyone.core.collections.SampleCollection` to
+            evaluate
+        pred_field: the predictions field
+        gt_field: the ground truth field
+        preds: the :class:`LabelValues` of ``pred_field`` on ``samples``,
+            with confidences
+        gts: the :class:`LabelValues` of ``gt_field`` on ``samples``
+        iou (0.5): the IoU a match needs
+        classwise (True): whether only objects of the same label can match
+        use_masks (False): whether to compute IoUs from instance masks
+        use_boxes (False): whether to compute IoUs of polylines from their
+            bounding boxes
+        iscrowd ("iscrowd"): the name of the crowd attribute
+        progress (None): FiftyOne's ``progress`` argument: a bool, or a
+            callable that receives the progress bar
+
+    Returns:
+        a :class:`~optimal_confidence.sweep.MatchRecords`
+    """
+    scored = ~np.isnan(preds.confidences)
+    view = samples
+    if not scored.all():
+        # Keep exactly the predictions with a numeric confidence: in MongoDB
+        # None, missing and NaN all compare below -inf.
+        view = samples.filter_labels(
+            pred_field, F("confidence") >= float("-inf"), only_matches=False
+        )
+
+    kwargs: dict[str, Any] = dict(
+        gt_field=gt_field,
+        eval_key=None,
+        method="coco",
+        iou=iou,
+        classwise=classwise,
+        iscrowd=iscrowd,
+        progress=progress,
+    )
+    if use_masks:
+        kwargs["use_masks"] = True
+    if use_boxes:
+        kwargs["use_boxes"] = True
+
+    results = view.evaluate_detections(pred_field, **kwargs)
+
+    return _reduce_matches(
+        results.ytrue_ids,
+        results.ypred_ids,
+        results.ytrue,
+        results.ypred,
+        preds=preds,
+        gts=gts,
+        num_samples=len(samples),
+    )
+
+
+def _reduce_matches(
+    ytrue_ids: Iterable[str | None],
+    ypred_ids: Iterable[str | None],
+    ytrue: Iterable[str],
+    ypred: Iterable[str],
+    *,
+    preds: LabelValues,
+    gts: LabelValues,
+    num_samples: int,
+) -> MatchRecords:
+    """Reduces ``(gt, pred)`` match rows to one row per object.
+
+    Confidences, labels and sample indices come from ``preds`` and ``gts``
+    (read from the dataset), keyed by id; the match rows only say who was
+    matched to whom. Every prediction in ``preds`` gets a row, including
+    the ones left out of the evaluation for having no confidence.
+    """
+    pred_index = {pid: k for k, pid in enumerate(preds.ids)}
+    gt_index = {gid: k for k, gid in enumerate(gts.ids)}
+
+    pred_tp = np.zeros(len(preds), dtype=bool)
+    gt_conf = np.full(len(gts), np.nan)
+
+    for gid, pid, glabel, plabel in zip(ytrue_ids, ypred_ids, ytrue, ypred):
+        if gid is None or pid is None or glabel != plabel:
+            continue
+        p = pred_index[pid]
+        g = gt_index[gid]
+        pred_tp[p] = True
+        c = preds.confidences[p]
+        # A crowd object can absorb several predictions: it is found as long
+        # as the most confident of them is kept
+        if np.isnan(gt_conf[g]) or c > gt_conf[g]:
+            gt_conf[g] = c
+
+    classes = sorted(
+        {l for l in preds.labels if l is not None}
+        | {l for l in gts.labels if l is not None}
+    )
+    class_index = {c: i for i, c in enumerate(classes)}
+
+    def _classes_of(labels: list[str | None]) -> np.ndarray:
+        return np.array(
+            [class_index.get(l, -1) for l in labels], dtype=np.int64
+        )
+
+    return MatchRecords(
+        classes=tuple(classes),
+        pred_conf=preds.confidences,
+        pred_tp=pred_tp,
+        pred_class=_classes_of(preds.labels),
+        pred_sample=preds.sample,
+        gt_conf=gt_conf,
+        gt_class=_classes_of(gts.labels),
+        gt_sample=gts.sample,
+        num_samples=num_samples,
+    )

@@ -1,0 +1,304 @@
+"""Exact threshold sweeps from one matching pass.
+
+Pure numpy: nothing here imports fiftyone, so the math is tested on hand-made
+arrays.
+
+A COCO-style matcher visits predictions in descending confidence and each
+prediction's match depends only on the predictions visited before it.
+Dropping every prediction below a threshold ``t`` therefore leaves every
+remaining match unchanged, and one matching pass gives the exact counts at
+every threshold:
+
+-   ``TP(t)``: predictions with ``confidence >= t`` matched to a ground truth
+    object of the same label;
+-   ``FP(t)``: the other predictions with ``confidence >= t``;
+-   ``FN(t)``: ground truth objects that no same-label prediction with
+    ``confidence >= t`` is matched to. A crowd object can absorb several
+    predictions; it counts once.
+
+:class:`MatchRecords` holds that pass, reduced to one row per prediction and
+one row per ground truth object; :func:`count_at` turns it into counts at any
+thresholds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, NamedTuple, Sequence
+
+import numpy as np
+
+__all__ = [
+    "Counts",
+    "MatchRecords",
+    "best_index",
+    "count_at",
+    "exact_thresholds",
+    "grid_thresholds",
+    "precision_recall_f1",
+]
+
+
+class Counts(NamedTuple):
+    """True positive, false positive and false negative counts.
+
+    Each is an ``int64`` array aligned with the thresholds it was counted at.
+    """
+
+    tp: np.ndarray
+    fp: np.ndarray
+    fn: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class MatchRecords:
+    """The outcome of one matching pass, one row per object.
+
+    Attributes:
+        classes: the sorted class labels; ``*_class`` arrays index into it
+        pred_conf: ``float64`` array of shape ``(num_preds,)``: each
+            prediction's confidence, ``NaN`` when it has none (such a
+            prediction passes no threshold)
+        pred_tp: ``bool`` array of shape ``(num_preds,)``: whether the
+            prediction is matched to a ground truth object of its own label
+        pred_class: ``int64`` array of shape ``(num_preds,)``
+        pred_sample: ``int64`` array of shape ``(num_preds,)``: the index of
+            the sample (image or video) the prediction belongs to
+        gt_conf: ``float64`` array of shape ``(num_gts,)``: the highest
+            confidence among the same-label predictions matched to the
+            object, ``NaN`` when there is none (a false negative at every
+            threshold)
+        gt_class: ``int64`` array of shape ``(num_gts,)``
+        gt_sample: ``int64`` array of shape ``(num_gts,)``
+        num_samples: the number of samples the pass covered, including
+            samples with no objects at all
+    """
+
+    classes: tuple[str, ...]
+    pred_conf: np.ndarray
+    pred_tp: np.ndarray
+    pred_class: np.ndarray
+    pred_sample: np.ndarray
+    gt_conf: np.ndarray
+    gt_class: np.ndarray
+    gt_sample: np.ndarray
+    num_samples: int
+
+    def __post_init__(self) -> None:
+        n_pred = len(self.pred_conf)
+        n_gt = len(self.gt_conf)
+        for name, n in (
+            ("pred_tp", n_pred),
+            ("pred_class", n_pred),
+            ("pred_sample", n_pred),
+            ("gt_class", n_gt),
+            ("gt_sample", n_gt),
+        ):
+            if len(getattr(self, name)) != n:
+                raise ValueError(
+                    f"MatchRecords.{name} has {len(getattr(self, name))} "
+                    f"rows; expected {n}"
+                )
+
+    @property
+    def num_preds(self) -> int:
+        return len(self.pred_conf)
+
+    @property
+    def num_gts(self) -> int:
+        return len(self.gt_conf)
+
+    def confidences(self) -> np.ndarray:
+        """The finite-or-infinite (not ``NaN``) prediction confidences."""
+        return self.pred_conf[~np.isnan(self.pred_conf)]
+
+    def restrict_to_class(self, label: str) -> "MatchRecords":
+        """The rows of one class: predictions of that label and ground truth
+        objects of that label.
+        """
+        try:
+            idx = self.classes.index(label)
+        except ValueError:
+            raise ValueError(
+                f"Class {label!r} is not in this result; classes are "
+                f"{list(self.classes)}"
+            ) from None
+
+        p = self.pred_class == idx
+        g = self.gt_class == idx
+        return MatchRecords(
+            classes=self.classes,
+            pred_conf=self.pred_conf[p],
+            pred_tp=self.pred_tp[p],
+            pred_class=self.pred_class[p],
+            pred_sample=self.pred_sample[p],
+            gt_conf=self.gt_conf[g],
+            gt_class=self.gt_class[g],
+            gt_sample=self.gt_sample[g],
+            num_samples=self.num_samples,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serializable dict; ``NaN`` becomes ``None``."""
+        return {
+            "classes": list(self.classes),
+            "pred_conf": _floats_to_json(self.pred_conf),
+            "pred_tp": [bool(x) for x in self.pred_tp],
+            "pred_class": self.pred_class.tolist(),
+            "pred_sample": self.pred_sample.tolist(),
+            "gt_conf": _floats_to_json(self.gt_conf),
+            "gt_class": self.gt_class.tolist(),
+            "gt_sample": self.gt_sample.tolist(),
+            "num_samples": int(self.num_samples),
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "MatchRecords":
+        return cls(
+            classes=tuple(d["classes"]),
+            pred_conf=_floats_from_json(d["pred_conf"]),
+            pred_tp=np.asarray(d["pred_tp"], dtype=bool),
+            pred_class=np.asarray(d["pred_class"], dtype=np.int64),
+            pred_sample=np.asarray(d["pred_sample"], dtype=np.int64),
+            gt_conf=_floats_from_json(d["gt_conf"]),
+            gt_class=np.asarray(d["gt_class"], dtype=np.int64),
+            gt_sample=np.asarray(d["gt_sample"], dtype=np.int64),
+            num_samples=int(d["num_samples"]),
+        )
+
+
+def _floats_to_json(a: np.ndarray) -> list[float | None]:
+    return [None if np.isnan(x) else float(x) for x in a]
+
+
+def _floats_from_json(values: Sequence[float | None]) -> np.ndarray:
+    return np.array(
+        [np.nan if v is None else v for v in values], dtype=np.float64
+    )
+
+
+def _count_ge(values: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """How many ``values`` are ``>= t`` for each ``t`` in ``thresholds``.
+
+    ``NaN`` values are never counted.
+    """
+    v = np.sort(values[~np.isnan(values)], kind="stable")
+    return len(v) - np.searchsorted(v, thresholds, side="left")
+
+
+def count_at(records: MatchRecords, thresholds: np.ndarray) -> Counts:
+    """Counts TP, FP and FN at each threshold.
+
+    A prediction is kept at threshold ``t`` when its confidence is ``>= t``;
+    predictions with equal confidence are therefore all kept or all dropped.
+
+    Args:
+        records: a :class:`MatchRecords`
+        thresholds: an array of thresholds, in any order
+
+    Returns:
+        a :class:`Counts` whose arrays are aligned with ``thresholds``
+    """
+    t = np.asarray(thresholds, dtype=np.float64)
+    tp = _count_ge(records.pred_conf[records.pred_tp], t)
+    kept = _count_ge(records.pred_conf, t)
+    found = _count_ge(records.gt_conf, t)
+    return Counts(
+        tp=tp.astype(np.int64),
+        fp=(kept - tp).astype(np.int64),
+        fn=(records.num_gts - found).astype(np.int64),
+    )
+
+
+def precision_recall_f1(
+    counts: Counts,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Precision, recall and F1 from counts.
+
+    A ratio whose denominator is zero is 0: precision when no prediction is
+    kept, recall when there is no ground truth. F1 is
+    ``2 TP / (2 TP + FP + FN)``, which equals the harmonic mean of precision
+    and recall wherever both are defined.
+
+    Returns:
+        a ``(precision, recall, f1)`` tuple of ``float64`` arrays
+    """
+    tp = counts.tp.astype(np.float64)
+    fp = counts.fp.astype(np.float64)
+    fn = counts.fn.astype(np.float64)
+    return (
+        _safe_divide(tp, tp + fp),
+        _safe_divide(tp, tp + fn),
+        _safe_divide(2 * tp, 2 * tp + fp + fn),
+    )
+
+
+def _safe_divide(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    out = np.zeros_like(num, dtype=np.float64)
+    np.divide(num, den, out=out, where=den > 0)
+    return out
+
+
+def exact_thresholds(
+    confidences: np.ndarray,
+    lower_bound: float | None = None,
+    upper_bound: float | None = None,
+) -> np.ndarray:
+    """Every distinct confidence within ``[lower_bound, upper_bound]``.
+
+    Counts only change at a prediction's confidence, so these thresholds give
+    the whole curve exactly.
+
+    Args:
+        confidences: prediction confidences; ``NaN`` is ignored
+        lower_bound (None): the smallest threshold; ``None`` means no bound
+        upper_bound (None): the largest threshold; ``None`` means no bound
+
+    Returns:
+        a strictly ascending ``float64`` array, possibly empty
+    """
+    c = np.asarray(confidences, dtype=np.float64)
+    c = np.unique(c[~np.isnan(c)])
+    if lower_bound is not None:
+        c = c[c >= lower_bound]
+    if upper_bound is not None:
+        c = c[c <= upper_bound]
+    return c
+
+
+def grid_thresholds(
+    lower_bound: float, upper_bound: float, num_thresholds: int
+) -> np.ndarray:
+    """``num_thresholds`` evenly spaced thresholds from ``lower_bound`` to
+    ``upper_bound``, both included.
+
+    Returns:
+        a strictly ascending ``float64`` array (one element when the bounds
+        are equal or ``num_thresholds`` is 1)
+    """
+    if num_thresholds < 1:
+        raise ValueError(
+            f"num_thresholds must be at least 1; got {num_thresholds}"
+        )
+    if lower_bound > upper_bound:
+        raise ValueError(
+            f"lower_bound ({lower_bound}) must not exceed upper_bound "
+            f"({upper_bound})"
+        )
+    return np.unique(np.linspace(lower_bound, upper_bound, num_thresholds))
+
+
+def best_index(scores: np.ndarray) -> int:
+    """The index of the best score, for thresholds in ascending order.
+
+    Ties go to the lowest index, that is the lowest threshold among those
+    with the best score: it keeps the most predictions, so of two operating
+    points that score the same it is the one with the higher recall.
+
+    Raises:
+        ValueError: if ``scores`` is empty
+    """
+    s = np.asarray(scores, dtype=np.float64)
+    if s.size == 0:
+        raise ValueError("There are no thresholds to choose from")
+    return int(np.argmax(s))

@@ -147,8 +147,8 @@ class OptimalConfidence(foo.Operator):
         elif pred_field not in pred_choices:
             _invalid(
                 pred_prop,
-                f"'{pred_field}' is not a field of the same label type as "
-                f"'{gt_field}'",
+                f"'{pred_field}' is not a {fields[gt_field].__name__} field "
+                f"like '{gt_field}'; choose one of {pred_choices}",
             )
         else:
             self._check_data(ctx, target, pred_field, pred_prop)

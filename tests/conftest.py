@@ -1,6 +1,24 @@
 """Shared fixtures. Tests use their own database and never a user's."""
 
+import atexit
 import os
+import shutil
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# The plugin as `fiftyone plugins download` would install it: a copy of the
+# folder that holds fiftyone.yml, in a plugins directory of the tests' own
+PLUGINS_DIR = tempfile.mkdtemp(prefix="oc-plugins-")
+atexit.register(shutil.rmtree, PLUGINS_DIR, ignore_errors=True)
+shutil.copytree(
+    ROOT,
+    os.path.join(PLUGINS_DIR, "optimal_confidence"),
+    ignore=shutil.ignore_patterns(
+        ".git", ".venv", "tests", "__pycache__", "*.pyc", ".pytest_cache"
+    ),
+)
+os.environ["FIFTYONE_PLUGINS_DIR"] = PLUGINS_DIR
 
 # Before fiftyone is imported anywhere
 os.environ["FIFTYONE_DATABASE_NAME"] = os.environ.get(
@@ -17,8 +35,8 @@ from helpers import make_random_dataset, make_video_dataset  # noqa: E402
 
 
 def pytest_sessionstart(session):
-    # A database left over from an interrupted run holds only test datasets
-    for name in fo.list_datasets():
+    # Datasets an interrupted run left behind; test datasets are all "oc-*"
+    for name in fo.list_datasets("oc-*"):
         fo.delete_dataset(name)
 
 

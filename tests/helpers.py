@@ -133,9 +133,9 @@ def snapshot(dataset):
     brain runs, saved views, and every label of every field.
     """
     dataset.reload()
-    schema = {k: repr(v) for k, v in dataset.get_field_schema(flat=True).items()}
+    schema = {k: str(v) for k, v in dataset.get_field_schema(flat=True).items()}
     frame_schema = (
-        {k: repr(v) for k, v in dataset.get_frame_field_schema(flat=True).items()}
+        {k: str(v) for k, v in dataset.get_frame_field_schema(flat=True).items()}
         if dataset._has_frame_fields()
         else None
     )

@@ -1,0 +1,138 @@
+"""The command line: ``python -m optimal_confidence``."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import fiftyone as fo
+
+from optimal_confidence import compute_optimal_confidence, load_optimal_confidence
+from optimal_confidence.__main__ import main
+
+from conftest import ROOT
+
+
+def _run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_json_equals_api(random_dataset, capsys):
+    code, out, err = _run(
+        capsys, "--dataset", random_dataset.name, "--pred", "predictions", "--json"
+    )
+    assert code == 0, err
+    printed = json.loads(out)
+
+    expected = compute_optimal_confidence(random_dataset, "predictions", progress=False)
+    assert printed["dataset"] == random_dataset.name
+    assert printed["best_threshold"] == pytest.approx(expected.best_threshold)
+    assert printed["best_f1"] == pytest.approx(expected.best_f1)
+    assert (printed["tp"], printed["fp"], printed["fn"]) == (
+        expected.best_tp,
+        expected.best_fp,
+        expected.best_fn,
+    )
+    assert printed["num_thresholds"] == expected.num_thresholds
+    assert printed["run_key"] is None
+
+
+def test_table_marks_the_best_row(random_dataset, capsys):
+    code, out, _ = _run(
+        capsys,
+        "--dataset", random_dataset.name,
+        "--num-thresholds", "11",
+        "--lower-bound", "0",
+        "--upper-bound", "1",
+        "--rows", "2",
+    )
+    assert code == 0
+    expected = compute_optimal_confidence(
+        random_dataset, "predictions", lower_bound=0, upper_bound=1,
+        num_thresholds=11, progress=False,
+    )
+    best_rows = [l for l in out.splitlines() if l.startswith("*")]
+    assert len(best_rows) == 1
+    cells = best_rows[0].split()
+    assert float(cells[1]) == pytest.approx(expected.best_threshold, abs=1e-3)
+    assert int(cells[-3]) == expected.best_tp
+    assert int(cells[-1]) == expected.best_fn
+    # two rows each side of the best one, and the header
+    assert len([l for l in out.splitlines() if l.strip() and l.split()[0][0] in "*0123456789"]) <= 5
+
+
+def test_save_run_and_refuse_to_overwrite(random_dataset, capsys):
+    key = "cli_run"
+    try:
+        code, _, err = _run(
+            capsys, "--dataset", random_dataset.name, "--any-class",
+            "--iou", "0.75", "--save-run", key,
+        )
+        assert code == 0, err
+        stored = load_optimal_confidence(random_dataset, key)
+        assert stored.config.classwise is False
+        assert stored.config.iou == 0.75
+
+        code, _, err = _run(capsys, "--dataset", random_dataset.name, "--save-run", key)
+        assert code == 2
+        assert key in err and "overwrite" in err
+
+        code, _, err = _run(
+            capsys, "--dataset", random_dataset.name, "--save-run", key, "--overwrite"
+        )
+        assert code == 0, err
+        assert load_optimal_confidence(random_dataset, key).config.classwise is True
+    finally:
+        if key in random_dataset.list_runs():
+            random_dataset.delete_run(key)
+
+
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (["--dataset", "oc-no-such-dataset"], "No dataset named 'oc-no-such-dataset'"),
+        (["--pred", "nope"], "nope"),
+        (["--pred", "ground_truth"], "are both"),
+        (["--lower-bound", "0.8", "--upper-bound", "0.2"], "lower_bound"),
+        (["--num-thresholds", "0"], "num_thresholds"),
+        (["--iou", "1.5"], "iou"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(random_dataset, capsys, argv, fragment):
+    if "--dataset" not in argv:
+        argv = ["--dataset", random_dataset.name] + argv
+    runs_before = random_dataset.list_runs()
+    code, out, err = _run(capsys, *argv)
+    assert code == 2
+    assert out == ""
+    assert err.startswith("error: ")
+    assert err.count("\n") == 1
+    assert fragment in err
+    assert random_dataset.list_runs() == runs_before
+
+
+def test_module_entry_point(random_dataset):
+    """``python -m optimal_confidence`` runs in a fresh process."""
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    proc = subprocess.run(
+        [sys.executable, "-m", "optimal_confidence", "--dataset", "oc-no-such-dataset"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 2
+    assert "No dataset named 'oc-no-such-dataset'" in proc.stderr
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "optimal_confidence", "--dataset", random_dataset.name, "--json"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    printed = json.loads(proc.stdout)
+    assert np.isclose(
+        printed["best_f1"],
+        compute_optimal_confidence(random_dataset, "predictions", progress=False).best_f1,
+    )

@@ -230,11 +230,12 @@ class OptimalConfidenceResult:
         c = self.config
         lo = max(0, self.best_index - num_rows)
         hi = min(self.num_thresholds, self.best_index + num_rows + 1)
+        d = _decimals(self.thresholds[lo:hi])
         mode = (
             "exact" if c.num_thresholds is None else f"{c.num_thresholds}-point grid"
         )
         lines = [
-            f"Best threshold {self.best_threshold:.4g} for '{c.pred_field}' "
+            f"Best threshold {self.best_threshold:.{d}f} for '{c.pred_field}' "
             f"against '{c.gt_field}' (IoU {c.iou:g}, "
             f"{'classwise' if c.classwise else 'any class'}, "
             f"{c.num_samples} samples, {self.num_thresholds} thresholds, "
@@ -249,7 +250,7 @@ class OptimalConfidenceResult:
         for i in range(lo, hi):
             mark = "*" if i == self.best_index else " "
             lines.append(
-                f"{mark} {self.thresholds[i]:>10.4g} {self.precision[i]:>9.4f} "
+                f"{mark} {self.thresholds[i]:>10.{d}f} {self.precision[i]:>9.4f} "
                 f"{self.recall[i]:>7.4f} {self.f1[i]:>7.4f} {self.tp[i]:>7d} "
                 f"{self.fp[i]:>7d} {self.fn[i]:>7d}"
             )
@@ -296,6 +297,14 @@ class OptimalConfidenceResult:
 
 # ---------------------------------------------------------------------------
 # Validation
+
+
+def _decimals(values: np.ndarray, least: int = 3, most: int = 10) -> int:
+    """The fewest decimals (at least ``least``) that tell ``values`` apart."""
+    for d in range(least, most):
+        if len(np.unique(np.round(values, d))) == len(np.unique(values)):
+            return d
+    return most
 
 
 def _field_label_type(samples: foc.SampleCollection, field: str, role: str) -> type:

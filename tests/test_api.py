@@ -100,9 +100,17 @@ def test_to_dict_round_trips_through_json(result):
 
 def test_report_shows_the_best_row(result):
     text = result.report(num_rows=2)
-    assert f"{result.best_threshold:.4g}" in text
+    assert f"{result.best_threshold:.3f}" in text
     assert sum(line.startswith("*") for line in text.splitlines()) == 1
     assert f"TP {result.best_tp}" in text
+
+
+def test_report_shows_enough_decimals_to_tell_thresholds_apart():
+    from optimal_confidence.api import _decimals
+
+    assert _decimals(np.array([0.5, 0.51, 0.516])) == 3
+    assert _decimals(np.array([0.5161, 0.5163, 0.6])) == 4
+    assert _decimals(np.array([-3.2, 1e-7, 2e-7])) == 7
 
 
 def test_config_records_what_was_run(random_dataset):

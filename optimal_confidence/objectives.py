@@ -1,0 +1,304 @@
+"""Which threshold to choose: objectives over exact count curves.
+
+Pure numpy, like :mod:`optimal_confidence.sweep`: an :class:`Objective` turns
+the counts at every threshold into a score and :func:`choose` picks the
+threshold. Every rule below is a scan of the exact curve, so a test can
+check it with a brute-force loop.
+
+Objectives (``name``):
+
+-   ``"f1"``: the highest F1;
+-   ``"fbeta"``: the highest F-beta, ``(1 + b^2) TP / ((1 + b^2) TP +
+    b^2 FN + FP)``; ``beta > 1`` favours recall, ``beta < 1`` precision;
+-   ``"precision"``: among thresholds whose precision is at least
+    ``target``, the one with the highest recall;
+-   ``"recall"``: among thresholds whose recall is at least ``target``, the
+    one with the highest precision;
+-   ``"cost"``: the lowest ``fp_cost * FP + fn_cost * FN``.
+
+``average="micro"`` pools the counts of all classes; ``"macro"`` averages
+the per-class metric at each threshold (over the classes with ground truth
+or predictions). Costs are totals either way.
+
+Ties: among thresholds with the same score, the one that is better on the
+other side of the trade-off wins (for a precision target, equal recall
+goes to the higher precision; for a recall target, equal precision to the
+higher recall); remaining ties go to the lowest threshold, which keeps the
+most predictions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Mapping, NamedTuple, Sequence
+
+import numpy as np
+
+from .sweep import Counts, _safe_divide, precision_recall_f1
+
+__all__ = [
+    "OBJECTIVES",
+    "Choice",
+    "Objective",
+    "UnattainableTargetError",
+    "choose",
+    "fbeta",
+    "objective_curve",
+]
+
+#: the objective names :class:`Objective` accepts
+OBJECTIVES = ("f1", "fbeta", "precision", "recall", "cost")
+
+# Float noise in averaged ratios must not turn a reached target into a miss
+_EPS = 1e-12
+
+
+class UnattainableTargetError(ValueError):
+    """No threshold reaches the target of a ``"precision"`` or ``"recall"``
+    objective. The message gives the best attainable value and where.
+
+    Attributes:
+        best_value: the highest precision (or recall) on the curve
+        best_threshold: the threshold where it is reached
+    """
+
+    def __init__(self, message: str, best_value: float, best_threshold: float):
+        super().__init__(message)
+        self.best_value = best_value
+        self.best_threshold = best_threshold
+
+
+class Choice(NamedTuple):
+    """A chosen threshold: its index in the thresholds and the objective's
+    value there."""
+
+    index: int
+    score: float
+
+
+@dataclass(frozen=True)
+class Objective:
+    """What "best" means when choosing a threshold.
+
+    Attributes:
+        name ("f1"): one of :data:`OBJECTIVES`
+        beta (1.0): the beta of ``"fbeta"``
+        target (None): the precision or recall to reach, in ``(0, 1]``, for
+            ``"precision"`` and ``"recall"``
+        fp_cost (1.0): the cost of a false positive, for ``"cost"``
+        fn_cost (1.0): the cost of a false negative, for ``"cost"``
+        average ("micro"): ``"micro"`` pools all classes; ``"macro"``
+            averages the per-class metric at each threshold
+        per_class (False): whether each class gets its own threshold
+        min_support (1): with ``per_class``, classes with fewer ground truth
+            objects keep the global threshold
+    """
+
+    name: str = "f1"
+    beta: float = 1.0
+    target: float | None = None
+    fp_cost: float = 1.0
+    fn_cost: float = 1.0
+    average: str = "micro"
+    per_class: bool = False
+    min_support: int = 1
+
+    def __post_init__(self) -> None:
+        if self.name not in OBJECTIVES:
+            raise ValueError(
+                f"objective must be one of {list(OBJECTIVES)}; got "
+                f"{self.name!r}"
+            )
+        if self.average not in ("micro", "macro"):
+            raise ValueError(
+                f"average must be 'micro' or 'macro'; got {self.average!r}"
+            )
+        if not _is_number(self.beta) or not self.beta > 0:
+            raise ValueError(f"beta must be a number above 0; got {self.beta!r}")
+        if self.name in ("precision", "recall"):
+            if self.target is None:
+                raise ValueError(
+                    f"objective '{self.name}' needs a target: the least "
+                    f"{self.name} to reach, for example target=0.95"
+                )
+            if not _is_number(self.target) or not 0 < self.target <= 1:
+                raise ValueError(
+                    f"target must be in (0, 1]; got {self.target!r}"
+                )
+        elif self.target is not None:
+            raise ValueError(
+                f"target only applies to the 'precision' and 'recall' "
+                f"objectives, not '{self.name}'"
+            )
+        for name in ("fp_cost", "fn_cost"):
+            value = getattr(self, name)
+            if not _is_number(value) or value < 0:
+                raise ValueError(f"{name} must be a number >= 0; got {value!r}")
+        if self.name == "cost" and self.fp_cost == 0 and self.fn_cost == 0:
+            raise ValueError("fp_cost and fn_cost cannot both be 0")
+        if (
+            isinstance(self.min_support, bool)
+            or not isinstance(self.min_support, (int, np.integer))
+            or self.min_support < 1
+        ):
+            raise ValueError(
+                f"min_support must be an integer >= 1; got {self.min_support!r}"
+            )
+
+    @property
+    def minimize(self) -> bool:
+        """Whether a lower score is better (costs)."""
+        return self.name == "cost"
+
+    @property
+    def label(self) -> str:
+        """A short human-readable name: ``"F1"``, ``"recall at precision >=
+        0.95"``, ..."""
+        avg = " (macro)" if self.average == "macro" and self.name != "cost" else ""
+        if self.name == "f1":
+            return "F1" + avg
+        if self.name == "fbeta":
+            return f"F{self.beta:g}" + avg
+        if self.name == "precision":
+            return f"recall at precision >= {self.target:g}" + avg
+        if self.name == "recall":
+            return f"precision at recall >= {self.target:g}" + avg
+        return f"cost ({self.fp_cost:g} per FP, {self.fn_cost:g} per FN)"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any] | None) -> "Objective":
+        if not d:
+            return cls()
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+def _is_number(x: Any) -> bool:
+    return (
+        isinstance(x, (int, float, np.integer, np.floating))
+        and not isinstance(x, bool)
+        and np.isfinite(x)
+    )
+
+
+def fbeta(counts: Counts, beta: float) -> np.ndarray:
+    """F-beta at each threshold; 0 where ``TP + FP + FN`` is 0."""
+    b2 = float(beta) ** 2
+    tp = counts.tp.astype(np.float64)
+    return _safe_divide(
+        (1 + b2) * tp,
+        (1 + b2) * tp + b2 * counts.fn.astype(np.float64) + counts.fp,
+    )
+
+
+def _metrics(
+    counts: Counts, class_counts: Sequence[Counts] | None, objective: Objective
+) -> dict[str, np.ndarray]:
+    """Precision, recall and F-beta curves, micro or macro averaged."""
+
+    def one(c: Counts) -> dict[str, np.ndarray]:
+        p, r, _ = precision_recall_f1(c)
+        return {"precision": p, "recall": r, "fbeta": fbeta(c, objective.beta)}
+
+    if objective.average == "micro":
+        return one(counts)
+    if not class_counts:
+        raise ValueError("average='macro' needs per-class counts")
+    per = [one(c) for c in class_counts]
+    return {k: np.mean([m[k] for m in per], axis=0) for k in per[0]}
+
+
+def objective_curve(
+    objective: Objective,
+    counts: Counts,
+    class_counts: Sequence[Counts] | None = None,
+) -> np.ndarray:
+    """The objective's score at each threshold.
+
+    For ``"precision"`` (``"recall"``) this is the recall (precision) where
+    the target is reached and ``NaN`` elsewhere.
+
+    Args:
+        objective: an :class:`Objective`
+        counts: the pooled :class:`~optimal_confidence.sweep.Counts`
+        class_counts (None): the per-class counts at the same thresholds,
+            for ``average="macro"``
+
+    Returns:
+        a ``float64`` array aligned with ``counts``
+    """
+    if objective.name == "cost":
+        return objective.fp_cost * counts.fp.astype(np.float64) + (
+            objective.fn_cost * counts.fn.astype(np.float64)
+        )
+    m = _metrics(counts, class_counts, objective)
+    if objective.name in ("f1", "fbeta"):
+        return m["fbeta"]
+    given, wanted = (
+        ("precision", "recall")
+        if objective.name == "precision"
+        else ("recall", "precision")
+    )
+    return np.where(m[given] >= objective.target - _EPS, m[wanted], np.nan)
+
+
+def choose(
+    objective: Objective,
+    counts: Counts,
+    class_counts: Sequence[Counts] | None = None,
+    thresholds: np.ndarray | None = None,
+) -> Choice:
+    """Chooses the threshold that is best by ``objective``.
+
+    Args:
+        objective: an :class:`Objective`
+        counts: the pooled counts at thresholds in ascending order
+        class_counts (None): per-class counts, for ``average="macro"``
+        thresholds (None): the thresholds, only used in error messages
+
+    Returns:
+        a :class:`Choice`
+
+    Raises:
+        UnattainableTargetError: if no threshold reaches the target
+        ValueError: if there are no thresholds
+    """
+    n = len(counts.tp)
+    if n == 0:
+        raise ValueError("There are no thresholds to choose from")
+    score = objective_curve(objective, counts, class_counts)
+
+    if objective.name in ("precision", "recall"):
+        m = _metrics(counts, class_counts, objective)
+        given = m[objective.name]
+        feasible = ~np.isnan(score)
+        if not feasible.any():
+            i = int(np.argmax(given))
+            where = (
+                f"threshold {thresholds[i]:g}" if thresholds is not None else f"index {i}"
+            )
+            raise UnattainableTargetError(
+                f"No threshold reaches {objective.name} >= {objective.target:g}: "
+                f"the highest {objective.name} is {given[i]:.4f}, at {where}. "
+                f"Lower the target or widen the threshold bounds",
+                best_value=float(given[i]),
+                best_threshold=float(thresholds[i]) if thresholds is not None else float("nan"),
+            )
+        # best score, then best on the constrained metric, then lowest index
+        keys = np.where(feasible, score, -np.inf)
+        best = keys.max()
+        cand = np.flatnonzero(keys >= best - _EPS)
+        tie = given[cand]
+        i = int(cand[np.flatnonzero(tie >= tie.max() - _EPS)[0]])
+        return Choice(i, float(score[i]))
+
+    if objective.minimize:
+        best = score.min()
+        i = int(np.flatnonzero(score <= best)[0])
+    else:
+        best = score.max()
+        i = int(np.flatnonzero(score >= best - _EPS)[0])
+    return Choice(i, float(score[i]))

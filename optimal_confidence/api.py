@@ -22,6 +22,13 @@ from .matching import (
     read_label_values,
     records_from_evaluation,
 )
+from .objectives import (
+    Choice,
+    Objective,
+    UnattainableTargetError,
+    choose,
+    objective_curve,
+)
 from .sweep import (
     Counts,
     MatchRecords,
@@ -36,6 +43,8 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "RUN_METHOD",
+    "ClassChoice",
+    "Objective",
     "OptimalConfidenceResult",
     "SweepConfig",
     "compute_optimal_confidence",
@@ -97,6 +106,28 @@ class SweepConfig:
         return cls(**{k: v for k, v in d.items() if k in names})
 
 
+@dataclass(frozen=True)
+class ClassChoice:
+    """The threshold one class gets with ``per_class=True``.
+
+    Attributes:
+        label: the class
+        threshold: its threshold
+        support: its number of ground truth objects
+        score: the objective at ``threshold`` on this class alone
+        own: whether the threshold was chosen on this class (False: the
+            global threshold, see ``reason``)
+        reason: why the class keeps the global threshold, or ``""``
+    """
+
+    label: str
+    threshold: float
+    support: int
+    score: float
+    own: bool
+    reason: str = ""
+
+
 @dataclass(frozen=True, eq=False)
 class OptimalConfidenceResult:
     """The exact precision/recall/F1 curve of a prediction field against the
@@ -115,6 +146,12 @@ class OptimalConfidenceResult:
         records: the :class:`~optimal_confidence.sweep.MatchRecords` of the
             matching pass, from which per-class counts are derived
         run_key: the run key the result is stored under, if any
+        objective: the :class:`~optimal_confidence.objectives.Objective`
+            that decides which threshold is best (default: F1)
+
+    The ``best_*`` attributes describe the threshold that is best by
+    :attr:`objective`. Use :meth:`with_objective` to choose again by another
+    objective without matching again.
     """
 
     config: SweepConfig
@@ -124,6 +161,7 @@ class OptimalConfidenceResult:
     fn: np.ndarray
     records: MatchRecords
     run_key: str | None = None
+    objective: Objective = Objective()
 
     @cached_property
     def _prf(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -153,9 +191,79 @@ class OptimalConfidenceResult:
         return list(self.records.classes)
 
     @cached_property
+    def _choice(self) -> Choice:
+        class_counts = (
+            list(self._macro_class_counts().values())
+            if self.objective.average == "macro"
+            else None
+        )
+        return choose(
+            self.objective,
+            Counts(self.tp, self.fp, self.fn),
+            class_counts,
+            thresholds=self.thresholds,
+        )
+
+    @cached_property
     def best_index(self) -> int:
-        """Index of the best F1; ties go to the lowest threshold."""
-        return best_index(self.f1)
+        """Index of the best threshold by :attr:`objective` (for F1, the
+        highest F1; ties go to the lowest threshold).
+
+        Raises:
+            UnattainableTargetError: if no threshold reaches the target of
+                a precision or recall objective
+        """
+        return self._choice.index
+
+    @property
+    def best_score(self) -> float:
+        """The objective's value at the best threshold."""
+        return self._choice.score
+
+    @cached_property
+    def score(self) -> np.ndarray:
+        """The objective at each threshold (for a precision or recall
+        target: the other metric where the target is reached, ``NaN``
+        elsewhere)."""
+        class_counts = (
+            list(self._macro_class_counts().values())
+            if self.objective.average == "macro"
+            else None
+        )
+        return objective_curve(
+            self.objective, Counts(self.tp, self.fp, self.fn), class_counts
+        )
+
+    def with_objective(self, objective: str | Objective | None = None, **kwargs: Any) -> "OptimalConfidenceResult":
+        """The same curves with the best threshold chosen by another
+        objective; no matching runs again.
+
+        Args:
+            objective (None): an objective name or an
+                :class:`~optimal_confidence.objectives.Objective`; ``None``
+                keeps the current one
+            **kwargs: fields of the objective to change (``beta``,
+                ``target``, ``fp_cost``, ``fn_cost``, ``average``,
+                ``per_class``, ``min_support``)
+
+        Example::
+
+            strict = result.with_objective("precision", target=0.95)
+            strict.best_threshold, strict.best_recall
+        """
+        if isinstance(objective, Objective):
+            new = dataclasses.replace(objective, **kwargs)
+        else:
+            base = self.objective.to_dict()
+            if objective is not None and objective != self.objective.name:
+                # parameters of another objective do not carry over
+                base = {
+                    k: base[k] for k in ("average", "per_class", "min_support")
+                }
+                base["name"] = objective
+            new = Objective(**{**base, **kwargs})
+        _check_objective(new, self.config.classwise)
+        return dataclasses.replace(self, objective=new)
 
     @property
     def best_threshold(self) -> float:
@@ -185,6 +293,100 @@ class OptimalConfidenceResult:
     def best_fn(self) -> int:
         return int(self.fn[self.best_index])
 
+    def _macro_class_counts(self) -> dict[str, Counts]:
+        """Per-class counts of the classes a macro average runs over: those
+        with ground truth or a prediction with a confidence."""
+        r = self.records
+        scored = ~np.isnan(r.pred_conf)
+        present = set(r.gt_class.tolist()) | set(r.pred_class[scored].tolist())
+        counts = self.class_counts()
+        return {
+            label: counts[label]
+            for i, label in enumerate(r.classes)
+            if i in present
+        }
+
+    @cached_property
+    def class_choices(self) -> dict[str, ClassChoice]:
+        """Per-class thresholds when :attr:`objective` has ``per_class``,
+        else ``{}``.
+
+        Each class gets the threshold that is best by the objective on its
+        own predictions and ground truth (thresholds: its own distinct
+        confidences within the bounds, or the grid). A class with fewer
+        ground truth objects than ``min_support``, with no prediction within
+        the bounds, or whose target cannot be reached keeps the global
+        threshold, and :attr:`ClassChoice.reason` says why.
+        """
+        if not self.objective.per_class:
+            return {}
+        own = dataclasses.replace(self.objective, per_class=False, average="micro")
+        c = self.config
+        out = {}
+        for i, label in enumerate(self.records.classes):
+            rec = self.records.restrict_to_class(label)
+            support = rec.num_gts
+            reason = ""
+            if support < self.objective.min_support:
+                reason = (
+                    f"{support} ground truth objects < min_support "
+                    f"{self.objective.min_support}"
+                )
+            elif c.num_thresholds is None:
+                ts = exact_thresholds(rec.pred_conf, c.lower_bound, c.upper_bound)
+            else:
+                ts = self.thresholds
+            if not reason and ts.size == 0:
+                reason = "no prediction within the threshold bounds"
+            if not reason:
+                counts = count_at(rec, ts)
+                try:
+                    ch = choose(own, counts, thresholds=ts)
+                except UnattainableTargetError as e:
+                    reason = str(e).split(". ")[0]
+                else:
+                    out[label] = ClassChoice(
+                        label, float(ts[ch.index]), support, ch.score, True
+                    )
+                    continue
+            t = self.best_threshold
+            score = objective_curve(own, count_at(rec, np.array([t])))[0]
+            out[label] = ClassChoice(label, t, support, float(score), False, reason)
+        return out
+
+    @property
+    def class_thresholds(self) -> dict[str, float]:
+        """``{label: threshold}`` for deployment code: the per-class
+        thresholds with ``per_class``, else every class at the best
+        threshold."""
+        if self.objective.per_class:
+            return {k: v.threshold for k, v in self.class_choices.items()}
+        return {label: self.best_threshold for label in self.records.classes}
+
+    def operating_counts(self) -> Counts:
+        """TP, FP and FN (arrays of one element) where every prediction is
+        kept at its class's threshold (:attr:`class_thresholds`; a
+        prediction without a label at the best threshold).
+
+        With ``classwise=True`` classes never compete for an object, so
+        these are exactly the counts of evaluating the per-class view.
+        """
+        r = self.records
+        by_class = self.class_thresholds
+        t = np.array(
+            [by_class[label] for label in r.classes] + [self.best_threshold]
+        )
+        # class -1 (no label) takes the last entry: the best threshold
+        pred_t = t[r.pred_class]
+        gt_t = t[r.gt_class]
+        kept = r.pred_conf >= pred_t  # NaN is never kept
+        tp = int((kept & r.pred_tp).sum())
+        fp = int(kept.sum()) - tp
+        found = int((r.gt_conf >= gt_t).sum())
+        return Counts(
+            np.array([tp]), np.array([fp]), np.array([r.num_gts - found])
+        )
+
     def counts_at(self, thresholds: float | np.ndarray) -> Counts:
         """Exact counts at any thresholds, not only the swept ones."""
         return count_at(self.records, np.atleast_1d(thresholds))
@@ -207,8 +409,13 @@ class OptimalConfidenceResult:
         }
 
     def metrics(self) -> dict[str, Any]:
-        """The best point as a dict of plain numbers."""
-        return {
+        """The best point as a dict of plain numbers.
+
+        With per-class thresholds, ``class_thresholds`` holds them and
+        ``operating_point`` the totals where each class is kept at its own
+        threshold.
+        """
+        out = {
             "best_threshold": self.best_threshold,
             "best_f1": self.best_f1,
             "precision": self.best_precision,
@@ -218,7 +425,22 @@ class OptimalConfidenceResult:
             "fn": self.best_fn,
             "num_thresholds": self.num_thresholds,
             "run_key": self.run_key,
+            "objective": self.objective.label,
+            "score": self.best_score,
         }
+        if self.objective.per_class:
+            c = self.operating_counts()
+            p, r, f1 = (float(x[0]) for x in precision_recall_f1(c))
+            out["class_thresholds"] = self.class_thresholds
+            out["operating_point"] = {
+                "precision": p,
+                "recall": r,
+                "f1": f1,
+                "tp": int(c.tp[0]),
+                "fp": int(c.fp[0]),
+                "fn": int(c.fn[0]),
+            }
+        return out
 
     def report(self, num_rows: int = 5) -> str:
         """A readable summary: the best point and a table around it.
@@ -234,9 +456,13 @@ class OptimalConfidenceResult:
         mode = (
             "exact" if c.num_thresholds is None else f"{c.num_thresholds}-point grid"
         )
+        o = self.objective
+        by = "" if o.name == "f1" and o.average == "micro" else (
+            f" by {o.label} = {self.best_score:.4g}"
+        )
         lines = [
-            f"Best threshold {self.best_threshold:.{d}f} for '{c.pred_field}' "
-            f"against '{c.gt_field}' (IoU {c.iou:g}, "
+            f"Best threshold {self.best_threshold:.{d}f}{by} for "
+            f"'{c.pred_field}' against '{c.gt_field}' (IoU {c.iou:g}, "
             f"{'classwise' if c.classwise else 'any class'}, "
             f"{c.num_samples} samples, {self.num_thresholds} thresholds, "
             f"{mode}):",
@@ -254,6 +480,36 @@ class OptimalConfidenceResult:
                 f"{self.recall[i]:>7.4f} {self.f1[i]:>7.4f} {self.tp[i]:>7d} "
                 f"{self.fp[i]:>7d} {self.fn[i]:>7d}"
             )
+        if o.per_class:
+            lines += ["", self.class_report()]
+        return "\n".join(lines)
+
+    def class_report(self) -> str:
+        """The per-class thresholds as a table, and the totals where each
+        class is kept at its own threshold."""
+        choices = self.class_choices
+        if not choices:
+            return "No per-class thresholds (objective.per_class is False)"
+        d = _decimals(np.array([ch.threshold for ch in choices.values()]))
+        width = max(8, *(len(k) for k in choices))
+        lines = [
+            f"Per-class thresholds by {self.objective.label}:",
+            f"  {'class':<{width}} {'threshold':>10} {'support':>8} "
+            f"{'score':>7}  note",
+        ]
+        for ch in choices.values():
+            note = "" if ch.own else f"global threshold: {ch.reason}"
+            lines.append(
+                f"  {ch.label:<{width}} {ch.threshold:>10.{d}f} "
+                f"{ch.support:>8d} {ch.score:>7.4g}  {note}".rstrip()
+            )
+        c = self.operating_counts()
+        p, r, f1 = (float(x[0]) for x in precision_recall_f1(c))
+        lines.append(
+            f"  all classes at their thresholds: F1 {f1:.4f}  precision "
+            f"{p:.4f}  recall {r:.4f}  TP {int(c.tp[0])}  FP {int(c.fp[0])}  "
+            f"FN {int(c.fn[0])}"
+        )
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
@@ -267,6 +523,7 @@ class OptimalConfidenceResult:
             "fn": self.fn.tolist(),
             "records": self.records.to_dict(),
             "run_key": self.run_key,
+            "objective": self.objective.to_dict(),
         }
 
     @classmethod
@@ -285,6 +542,7 @@ class OptimalConfidenceResult:
             fn=np.asarray(d["fn"], dtype=np.int64),
             records=MatchRecords.from_dict(d["records"]),
             run_key=d.get("run_key"),
+            objective=Objective.from_dict(d.get("objective")),
         )
 
     def __repr__(self) -> str:
@@ -409,13 +667,22 @@ def compute_optimal_confidence(
     num_thresholds: int | None = None,
     run_key: str | None = None,
     overwrite: bool = False,
+    objective: str = "f1",
+    beta: float = 1.0,
+    target: float | None = None,
+    fp_cost: float = 1.0,
+    fn_cost: float = 1.0,
+    average: str = "micro",
+    per_class: bool = False,
+    min_support: int = 1,
     use_masks: bool = False,
     use_boxes: bool = False,
     iscrowd: str = "iscrowd",
     progress: bool | Callable | None = None,
 ) -> OptimalConfidenceResult:
     """Sweeps the confidence threshold of ``pred_field`` against
-    ``gt_field`` and finds the threshold with the best F1.
+    ``gt_field`` and finds the best threshold: by default the one with the
+    best F1, or by another ``objective``.
 
     The counts at threshold ``t`` are exactly those of the
     filter-and-evaluate definition::
@@ -457,6 +724,23 @@ def compute_optimal_confidence(
             spaced thresholds from ``lower_bound`` to ``upper_bound``
         run_key (None): a run key to store the result under on the dataset
         overwrite (False): whether to replace an existing run ``run_key``
+        objective ("f1"): what "best" means: ``"f1"``, ``"fbeta"`` (with
+            ``beta``), ``"precision"`` (the highest recall among thresholds
+            with precision >= ``target``), ``"recall"`` (the highest
+            precision among thresholds with recall >= ``target``) or
+            ``"cost"`` (the lowest ``fp_cost * FP + fn_cost * FN``); see
+            :mod:`optimal_confidence.objectives` for the tie rules
+        beta (1.0): the beta of ``"fbeta"``
+        target (None): the precision or recall to reach, in ``(0, 1]``
+        fp_cost (1.0): the cost of a false positive, for ``"cost"``
+        fn_cost (1.0): the cost of a false negative, for ``"cost"``
+        average ("micro"): ``"micro"`` pools all classes; ``"macro"``
+            averages the per-class metric at each threshold
+        per_class (False): whether to also choose a threshold per class (by
+            the same objective; needs ``classwise=True``), see
+            :attr:`OptimalConfidenceResult.class_thresholds`
+        min_support (1): with ``per_class``, classes with fewer ground truth
+            objects keep the global threshold
         use_masks (False): whether to compute IoUs of ``Detections`` from
             their instance masks
         use_boxes (False): whether to compute IoUs of ``Polylines`` from
@@ -471,6 +755,10 @@ def compute_optimal_confidence(
         an :class:`OptimalConfidenceResult`
 
     Raises:
+        UnattainableTargetError: (a ``ValueError``) if no threshold reaches
+            the ``target``; its message gives the best attainable value and
+            where, and its ``result`` attribute holds the curves chosen by
+            F1. Nothing is stored
         ValueError: if an argument is invalid or ``samples`` has nothing to
             sweep; the dataset is left untouched
     """
@@ -497,6 +785,18 @@ def compute_optimal_confidence(
             f"pred_field '{pred_field}' and gt_field '{gt_field}' must both "
             f"be sample-level or both frame-level fields"
         )
+
+    objective_ = Objective(
+        name=objective,
+        beta=beta,
+        target=target,
+        fp_cost=fp_cost,
+        fn_cost=fn_cost,
+        average=average,
+        per_class=bool(per_class),
+        min_support=min_support,
+    )
+    _check_objective(objective_, classwise)
 
     iou = _check_number("iou", iou)
     if not 0 < iou <= 1:
@@ -602,12 +902,28 @@ def compute_optimal_confidence(
         fn=counts.fn,
         records=records,
         run_key=run_key,
+        objective=objective_,
     )
+    try:
+        result.best_index  # noqa: B018 - choose now, before anything is stored
+        result.class_choices  # noqa: B018
+    except UnattainableTargetError as e:
+        e.result = dataclasses.replace(result, objective=Objective())
+        raise
 
     if run_key is not None:
         _save_run(samples, run_key, result, overwrite=overwrite)
 
     return result
+
+
+def _check_objective(objective: Objective, classwise: bool) -> None:
+    if objective.per_class and not classwise:
+        raise ValueError(
+            "per_class thresholds need classwise=True: when objects of "
+            "different labels can match, one class's threshold changes "
+            "another class's matches"
+        )
 
 
 def _check_data(
@@ -661,6 +977,7 @@ def _save_run(
         **{f"sweep_{k}": v for k, v in result.config.to_dict().items()},
         best_threshold=result.best_threshold,
         best_f1=result.best_f1,
+        objective=result.objective.label,
     )
     samples.register_run(run_key, config, overwrite=overwrite)
     try:

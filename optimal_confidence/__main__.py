@@ -9,10 +9,19 @@ Examples::
     python -m optimal_confidence --dataset my-dataset --pred predictions \\
         --json --save-run optimal_confidence
 
+    # the highest recall with at least 95% precision, per class
+    python -m optimal_confidence --dataset my-dataset --pred predictions \\
+        --objective precision --target 0.95 --per-class
+
+    # CI gate: fail when F1 at the deployed threshold drops below 0.7
+    python -m optimal_confidence --dataset my-dataset --pred predictions \\
+        --at 0.42 --min-f1 0.7
+
     # build the demo dataset (no downloads) and sweep it
     python -m optimal_confidence --demo
 
-Bad input exits with status 2 and a one-line message.
+Exit status: 0 done, 1 a ``--min-*`` bound failed at ``--at``, 2 bad input
+(with a one-line message).
 """
 
 from __future__ import annotations
@@ -53,6 +62,36 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         help="evenly spaced thresholds (default: exact, every confidence)",
     )
+    obj = p.add_argument_group("objective")
+    obj.add_argument(
+        "--objective",
+        choices=["f1", "fbeta", "precision", "recall", "cost"],
+        default="f1",
+        help="f1; fbeta (--beta); precision: the most recall with precision "
+        ">= --target; recall: the most precision with recall >= --target; "
+        "cost: the least --fp-cost*FP + --fn-cost*FN",
+    )
+    obj.add_argument("--beta", type=float, default=1.0, help="beta of fbeta (default: 1)")
+    obj.add_argument("--target", type=float, help="precision or recall to reach")
+    obj.add_argument("--fp-cost", type=float, default=1.0, help="cost of a false positive")
+    obj.add_argument("--fn-cost", type=float, default=1.0, help="cost of a false negative")
+    obj.add_argument(
+        "--average", choices=["micro", "macro"], default="micro",
+        help="pool all classes (micro) or average per-class metrics (macro)",
+    )
+    obj.add_argument("--per-class", action="store_true", help="a threshold per class")
+    obj.add_argument(
+        "--min-support", type=int, default=1,
+        help="with --per-class, classes with fewer ground truth objects keep "
+        "the global threshold (default: 1)",
+    )
+    gate = p.add_argument_group("check a deployed threshold (for CI)")
+    gate.add_argument("--at", type=float, metavar="T", help="report the metrics at threshold T")
+    for name in ("f1", "precision", "recall"):
+        gate.add_argument(
+            f"--min-{name}", type=float, metavar="X",
+            help=f"with --at: exit 1 when {name} at T is below X",
+        )
     p.add_argument("--save-run", metavar="KEY", help="store the result as a run")
     p.add_argument("--overwrite", action="store_true", help="replace an existing run KEY")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -75,8 +114,36 @@ def _log_to_stderr() -> None:
                 handler.setStream(sys.stderr)
 
 
+def _at(result, t: float, args: argparse.Namespace) -> dict:
+    """The exact metrics at threshold ``t`` and the ``--min-*`` checks."""
+    from .sweep import precision_recall_f1
+
+    c = result.counts_at(t)
+    p, r, f1 = (float(x[0]) for x in precision_recall_f1(c))
+    values = {"precision": p, "recall": r, "f1": f1}
+    failed = [
+        f"{name} {values[name]:.4f} < {bound:g}"
+        for name in ("f1", "precision", "recall")
+        if (bound := getattr(args, f"min_{name}")) is not None
+        and values[name] < bound
+    ]
+    return {
+        "threshold": t,
+        **values,
+        "tp": int(c.tp[0]),
+        "fp": int(c.fp[0]),
+        "fn": int(c.fn[0]),
+        "failed": failed,
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.at is None and any(
+        getattr(args, f"min_{n}") is not None for n in ("f1", "precision", "recall")
+    ):
+        parser.error("--min-f1/--min-precision/--min-recall need --at T")
 
     import fiftyone as fo
 
@@ -112,19 +179,43 @@ def main(argv: Sequence[str] | None = None) -> int:
             num_thresholds=args.num_thresholds,
             run_key=args.save_run,
             overwrite=args.overwrite,
+            objective=args.objective,
+            beta=args.beta,
+            target=args.target,
+            fp_cost=args.fp_cost,
+            fn_cost=args.fn_cost,
+            average=args.average,
+            per_class=args.per_class,
+            min_support=args.min_support,
             progress=False,
         )
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
 
+    at = _at(result, args.at, args) if args.at is not None else None
     if args.json:
-        print(json.dumps({"dataset": dataset.name, **result.metrics()}, indent=2))
+        out = {"dataset": dataset.name, **result.metrics()}
+        if at is not None:
+            out["at"] = at
+        print(json.dumps(out, indent=2))
     else:
         print(f"Dataset '{dataset.name}' ({len(dataset)} samples)")
         print(result.report(num_rows=args.rows))
+        if at is not None:
+            print(
+                f"\nAt threshold {at['threshold']:g}: F1 {at['f1']:.4f}  "
+                f"precision {at['precision']:.4f}  recall {at['recall']:.4f}  "
+                f"TP {at['tp']}  FP {at['fp']}  FN {at['fn']}"
+            )
         if args.save_run:
             print(f"\nStored as run '{args.save_run}' on dataset '{dataset.name}'")
+    if at is not None and at["failed"]:
+        print(
+            f"check failed at threshold {args.at:g}: " + "; ".join(at["failed"]),
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

@@ -136,3 +136,59 @@ def test_module_entry_point(random_dataset):
         printed["best_f1"],
         compute_optimal_confidence(random_dataset, "predictions", progress=False).best_f1,
     )
+
+
+def test_objective_and_per_class_json_equal_the_api(random_dataset, capsys):
+    code, out, err = _run(
+        capsys, "--dataset", random_dataset.name, "--objective", "recall",
+        "--target", "0.5", "--per-class", "--min-support", "3", "--json",
+    )
+    assert code == 0, err
+    printed = json.loads(out)
+    expected = compute_optimal_confidence(
+        random_dataset, "predictions", objective="recall", target=0.5,
+        per_class=True, min_support=3, progress=False,
+    )
+    assert printed["objective"] == "precision at recall >= 0.5"
+    assert printed["best_threshold"] == expected.best_threshold
+    assert printed["score"] == pytest.approx(expected.best_score)
+    assert printed["class_thresholds"] == expected.class_thresholds
+    c = expected.operating_counts()
+    assert printed["operating_point"]["fn"] == int(c.fn[0])
+
+
+def test_gate_at_a_deployed_threshold(random_dataset, capsys):
+    counts = compute_optimal_confidence(random_dataset, "predictions", progress=False).counts_at(0.5)
+    tp, fp, fn = (int(x[0]) for x in counts)
+    f1 = 2 * tp / (2 * tp + fp + fn)
+
+    code, out, err = _run(
+        capsys, "--dataset", random_dataset.name, "--at", "0.5",
+        "--min-f1", f"{f1 - 0.01:.4f}", "--json",
+    )
+    assert code == 0, err
+    at = json.loads(out)["at"]
+    assert (at["tp"], at["fp"], at["fn"]) == (tp, fp, fn)
+    assert at["f1"] == pytest.approx(f1) and at["failed"] == []
+
+    code, out, err = _run(
+        capsys, "--dataset", random_dataset.name, "--at", "0.5",
+        "--min-f1", f"{f1 + 0.01:.4f}", "--min-recall", "0",
+    )
+    assert code == 1
+    assert f"At threshold 0.5: F1 {f1:.4f}" in out
+    assert err.startswith("check failed at threshold 0.5: f1 ")
+    assert "recall" not in err
+
+    with pytest.raises(SystemExit) as e:
+        main(["--dataset", random_dataset.name, "--min-f1", "0.5"])
+    assert e.value.code == 2
+    assert "need --at" in capsys.readouterr().err
+
+
+def test_unattainable_target_exits_2(random_dataset, capsys):
+    code, out, err = _run(
+        capsys, "--dataset", random_dataset.name, "--objective", "recall", "--target", "0.99"
+    )
+    assert code == 2 and out == ""
+    assert "highest recall is" in err and err.count("\n") == 1

@@ -499,9 +499,10 @@ class OptimalConfidenceResult:
         ]
         for ch in choices.values():
             note = "" if ch.own else f"global threshold: {ch.reason}"
+            score = "-" if np.isnan(ch.score) else f"{ch.score:.4g}"
             lines.append(
                 f"  {ch.label:<{width}} {ch.threshold:>10.{d}f} "
-                f"{ch.support:>8d} {ch.score:>7.4g}  {note}".rstrip()
+                f"{ch.support:>8d} {score:>7}  {note}".rstrip()
             )
         c = self.operating_counts()
         p, r, f1 = (float(x[0]) for x in precision_recall_f1(c))

@@ -29,6 +29,9 @@ from .objectives import (
     choose,
     objective_curve,
 )
+from .classification import records_from_classifications
+from .review import ReviewBand, find_review_band, review_band
+from .uncertainty import BootstrapSummary, bootstrap
 from .sweep import (
     Counts,
     MatchRecords,
@@ -81,6 +84,8 @@ class SweepConfig:
         use_boxes: whether IoUs of polylines came from their boxes
         iscrowd: the name of the crowd attribute
         method: how predictions were matched
+        positive_label: the positive class of a binary ``Classification``
+            task, or None
     """
 
     pred_field: str
@@ -96,6 +101,15 @@ class SweepConfig:
     use_boxes: bool = False
     iscrowd: str = "iscrowd"
     method: str = "evaluate_detections"
+    positive_label: str | None = None
+
+    @property
+    def task(self) -> str:
+        """``"detection"``, ``"binary"`` or ``"multiclass"`` (classifiers
+        that escalate uncertain answers)."""
+        if self.label_type != "Classification":
+            return "detection"
+        return "binary" if self.positive_label is not None else "multiclass"
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -148,6 +162,9 @@ class OptimalConfidenceResult:
         run_key: the run key the result is stored under, if any
         objective: the :class:`~optimal_confidence.objectives.Objective`
             that decides which threshold is best (default: F1)
+        uncertainty: the
+            :class:`~optimal_confidence.uncertainty.BootstrapSummary` when
+            the result was bootstrapped (:meth:`with_bootstrap`), else None
 
     The ``best_*`` attributes describe the threshold that is best by
     :attr:`objective`. Use :meth:`with_objective` to choose again by another
@@ -162,6 +179,7 @@ class OptimalConfidenceResult:
     records: MatchRecords
     run_key: str | None = None
     objective: Objective = Objective()
+    uncertainty: BootstrapSummary | None = None
 
     @cached_property
     def _prf(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -185,6 +203,26 @@ class OptimalConfidenceResult:
     @property
     def num_thresholds(self) -> int:
         return len(self.thresholds)
+
+    @property
+    def coverage(self) -> np.ndarray:
+        """For a multiclass ``Classification`` task, the share of images
+        answered automatically (confidence ``>= t``) at each threshold; the
+        rest is escalated. For other tasks, the share of predictions kept.
+        """
+        total = (
+            self.records.num_gts
+            if self.config.task == "multiclass"
+            else self.records.num_preds
+        )
+        kept = (self.tp + self.fp).astype(np.float64)
+        return kept / total if total else np.zeros_like(kept)
+
+    @property
+    def accuracy(self) -> np.ndarray:
+        """For a multiclass ``Classification`` task, the accuracy of the
+        automatic answers at each threshold (the precision)."""
+        return self.precision
 
     @property
     def classes(self) -> list[str]:
@@ -263,7 +301,125 @@ class OptimalConfidenceResult:
                 base["name"] = objective
             new = Objective(**{**base, **kwargs})
         _check_objective(new, self.config.classwise)
-        return dataclasses.replace(self, objective=new)
+        return dataclasses.replace(self, objective=new, uncertainty=None)
+
+    def with_bootstrap(
+        self, n_bootstrap: int = 1000, *, seed: int | None = None, level: float = 0.95
+    ) -> "OptimalConfidenceResult":
+        """The same result with bootstrap intervals: the images are
+        resampled with replacement ``n_bootstrap`` times and each resample
+        is swept from the stored match records (no matching runs again).
+
+        See :attr:`threshold_ci` and :attr:`score_ci`.
+
+        Args:
+            n_bootstrap (1000): the number of resamples
+            seed (None): a seed, for reproducible intervals
+            level (0.95): the confidence level of the intervals
+        """
+        summary = bootstrap(
+            self.records,
+            self.thresholds,
+            dataclasses.replace(self.objective, per_class=False),
+            self.best_threshold,
+            n_bootstrap=n_bootstrap,
+            seed=seed,
+            level=level,
+        )
+        return dataclasses.replace(self, uncertainty=summary)
+
+    @property
+    def threshold_ci(self) -> tuple[float, float] | None:
+        """``(low, high)``: where the best threshold falls in the bootstrap
+        resamples at the confidence level of :attr:`uncertainty`; None
+        before :meth:`with_bootstrap`."""
+        return None if self.uncertainty is None else self.uncertainty.threshold_ci
+
+    @property
+    def score_ci(self) -> tuple[float, float] | None:
+        """``(low, high)``: the objective at :attr:`best_threshold` over the
+        bootstrap resamples (for a precision target: the recall there);
+        None before :meth:`with_bootstrap`."""
+        return None if self.uncertainty is None else self.uncertainty.score_ci
+
+    def review_band(
+        self,
+        precision: float | None = None,
+        max_lost: float = 0.05,
+        *,
+        t_low: float | None = None,
+        t_high: float | None = None,
+        review_cost: float | None = None,
+        fp_cost: float = 1.0,
+        fn_cost: float = 1.0,
+    ) -> ReviewBand:
+        """A human-review band: predictions at or above ``t_high`` are
+        accepted, below ``t_low`` dropped, in between reviewed.
+
+        Give ``precision`` (and ``max_lost``) to find the band: ``t_high``
+        is the lowest threshold whose accepted predictions reach
+        ``precision``, ``t_low`` the highest threshold below it that drops
+        at most ``max_lost`` of the true detections. Or give ``t_low`` and
+        ``t_high`` to describe a band of your own. See
+        :class:`~optimal_confidence.review.ReviewBand` for what is reported.
+
+        Example::
+
+            band = result.review_band(precision=0.95, max_lost=0.02, review_cost=0.1)
+            print(band.summary())
+
+        Raises:
+            UnattainableTargetError: if no threshold reaches ``precision``
+            ValueError: for ``classwise=False`` results, where reviewing one
+                prediction can change the matches of others
+        """
+        if not self.config.classwise:
+            raise ValueError(
+                "A review band needs a classwise result (classwise=True): "
+                "with cross-label matches, removing a reviewed prediction "
+                "can change other predictions' matches"
+            )
+        costs = dict(review_cost=review_cost, fp_cost=fp_cost, fn_cost=fn_cost)
+        if t_low is not None or t_high is not None:
+            if t_low is None or t_high is None or precision is not None:
+                raise ValueError(
+                    "Give either precision (and max_lost) to find a band, or "
+                    "both t_low and t_high to describe one"
+                )
+            return review_band(
+                self.records,
+                _check_number("t_low", t_low),
+                _check_number("t_high", t_high),
+                **costs,
+            )
+        if precision is None:
+            raise ValueError(
+                "Give the precision the accepted predictions must reach, for "
+                "example precision=0.95, or both t_low and t_high"
+            )
+        return find_review_band(
+            self.records,
+            self.thresholds,
+            precision=_check_number("precision", precision),
+            max_lost=_check_number("max_lost", max_lost),
+            **costs,
+        )
+
+    def near_best(self, tolerance: float = 0.01) -> tuple[float, float]:
+        """The lowest and highest thresholds whose objective is within
+        ``tolerance`` of the best (for costs: at most ``tolerance`` above
+        the lowest). A wide range means the choice matters little there.
+        """
+        score = self.score
+        best = self.best_score
+        ok = (
+            score <= best + tolerance
+            if self.objective.minimize
+            else score >= best - tolerance
+        )
+        ok &= ~np.isnan(score)
+        t = self.thresholds[ok]
+        return (float(t.min()), float(t.max()))
 
     @property
     def best_threshold(self) -> float:
@@ -391,6 +547,64 @@ class OptimalConfidenceResult:
         """Exact counts at any thresholds, not only the swept ones."""
         return count_at(self.records, np.atleast_1d(thresholds))
 
+    def view(
+        self, samples: foc.SampleCollection, threshold: float | None = None
+    ) -> foc.SampleCollection:
+        """The view of ``samples`` with the predictions kept at a threshold.
+
+        Predictions with ``confidence >= threshold`` stay; the others (and
+        predictions without a confidence) are filtered out of the view, not
+        deleted. Samples left without predictions stay in the view
+        (``only_matches=False``), so evaluating the view counts their ground
+        truth as false negatives, exactly as :meth:`counts_at` does::
+
+            view = samples.filter_labels(
+                pred_field, F("confidence") >= threshold, only_matches=False
+            )
+
+        Args:
+            samples: the dataset or view to filter, usually the one the
+                result was computed on (``dataset.load_run_view(run_key)``)
+            threshold (None): the threshold; ``None`` keeps the predictions
+                the result deploys: those at :attr:`best_threshold`, or with
+                a per-class objective each class at its own threshold
+                (:attr:`class_thresholds`; labels outside them at the best
+                threshold)
+
+        Returns:
+            a :class:`fiftyone.core.view.DatasetView`
+
+        Raises:
+            ValueError: if ``samples`` is not a FiftyOne collection with the
+                predictions field, or ``threshold`` is not a finite number
+        """
+        from fiftyone import ViewField as F
+
+        if not isinstance(samples, foc.SampleCollection):
+            raise ValueError(
+                f"samples must be a FiftyOne dataset or view; got "
+                f"{type(samples).__name__}"
+            )
+        pred_field = self.config.pred_field
+        if samples.get_field(pred_field) is None:
+            raise ValueError(
+                f"'{samples._dataset.name}' has no field '{pred_field}', the "
+                f"predictions field of this result"
+            )
+        if threshold is not None:
+            t = _check_number("threshold", threshold)
+            keep = F("confidence") >= t
+        elif self.objective.per_class:
+            by_class = self.class_thresholds
+            keep = ~F("label").is_in(list(by_class)) & (
+                F("confidence") >= self.best_threshold
+            )
+            for label, t in by_class.items():
+                keep = keep | ((F("label") == label) & (F("confidence") >= t))
+        else:
+            keep = F("confidence") >= self.best_threshold
+        return samples.filter_labels(pred_field, keep, only_matches=False)
+
     def class_counts(self) -> dict[str, Counts]:
         """Per-class counts at :attr:`thresholds`.
 
@@ -428,6 +642,11 @@ class OptimalConfidenceResult:
             "objective": self.objective.label,
             "score": self.best_score,
         }
+        if self.uncertainty is not None:
+            u = self.uncertainty
+            out["threshold_ci"] = list(u.threshold_ci)
+            out["score_ci"] = list(u.score_ci)
+            out["ci_level"] = u.level
         if self.objective.per_class:
             c = self.operating_counts()
             p, r, f1 = (float(x[0]) for x in precision_recall_f1(c))
@@ -525,6 +744,9 @@ class OptimalConfidenceResult:
             "records": self.records.to_dict(),
             "run_key": self.run_key,
             "objective": self.objective.to_dict(),
+            "uncertainty": (
+                None if self.uncertainty is None else self.uncertainty.to_dict()
+            ),
         }
 
     @classmethod
@@ -544,6 +766,11 @@ class OptimalConfidenceResult:
             records=MatchRecords.from_dict(d["records"]),
             run_key=d.get("run_key"),
             objective=Objective.from_dict(d.get("objective")),
+            uncertainty=(
+                BootstrapSummary.from_dict(d["uncertainty"])
+                if d.get("uncertainty")
+                else None
+            ),
         )
 
     def __repr__(self) -> str:
@@ -582,8 +809,8 @@ def _field_label_type(samples: foc.SampleCollection, field: str, role: str) -> t
         candidates = _label_fields(samples)
         raise ValueError(
             f"{role} '{field}' does not exist on dataset "
-            f"'{samples._dataset.name}'.{hint} Fields with Detections or "
-            f"Polylines: {candidates or 'none'}"
+            f"'{samples._dataset.name}'.{hint} Fields with Detections, "
+            f"Polylines or Classification: {candidates or 'none'}"
         )
 
     try:
@@ -595,7 +822,8 @@ def _field_label_type(samples: foc.SampleCollection, field: str, role: str) -> t
         found = label_type.__name__ if label_type else type(samples.get_field(field)).__name__
         raise ValueError(
             f"{role} '{field}' holds {found}; optimal_confidence needs a "
-            f"Detections or Polylines field. Fields that qualify: "
+            f"Detections, Polylines or Classification field. Fields that "
+            f"qualify: "
             f"{_label_fields(samples) or 'none'}"
         )
 
@@ -676,6 +904,10 @@ def compute_optimal_confidence(
     average: str = "micro",
     per_class: bool = False,
     min_support: int = 1,
+    n_bootstrap: int | None = None,
+    seed: int | None = None,
+    ci_level: float = 0.95,
+    positive_label: str | None = None,
     use_masks: bool = False,
     use_boxes: bool = False,
     iscrowd: str = "iscrowd",
@@ -742,6 +974,17 @@ def compute_optimal_confidence(
             :attr:`OptimalConfidenceResult.class_thresholds`
         min_support (1): with ``per_class``, classes with fewer ground truth
             objects keep the global threshold
+        n_bootstrap (None): the number of bootstrap resamples of the images
+            for :attr:`OptimalConfidenceResult.threshold_ci` and
+            :attr:`OptimalConfidenceResult.score_ci`; None for none
+        seed (None): the bootstrap's random seed
+        ci_level (0.95): the confidence level of the bootstrap intervals
+        positive_label (None): for ``Classification`` fields, the positive
+            class of a binary task (P/R/F1 of "positive" against the
+            threshold, with FiftyOne's binary convention); without it a
+            ``Classification`` field is a multiclass task where answers
+            below the threshold are escalated (see
+            :mod:`optimal_confidence.classification`)
         use_masks (False): whether to compute IoUs of ``Detections`` from
             their instance masks
         use_boxes (False): whether to compute IoUs of ``Polylines`` from
@@ -798,6 +1041,16 @@ def compute_optimal_confidence(
         min_support=min_support,
     )
     _check_objective(objective_, classwise)
+    if n_bootstrap is not None and (
+        isinstance(n_bootstrap, bool)
+        or not isinstance(n_bootstrap, (int, np.integer))
+        or n_bootstrap < 1
+    ):
+        raise ValueError(
+            f"n_bootstrap must be an integer >= 1, or None; got {n_bootstrap!r}"
+        )
+    if not (isinstance(ci_level, (int, float)) and 0 < ci_level < 1):
+        raise ValueError(f"ci_level must be in (0, 1), e.g. 0.95; got {ci_level!r}")
 
     iou = _check_number("iou", iou)
     if not 0 < iou <= 1:
@@ -839,11 +1092,25 @@ def compute_optimal_confidence(
             "or dataset with samples"
         )
 
-    preds = read_label_values(samples, pred_field)
-    gts = read_label_values(samples, gt_field, confidences=False)
-    _check_data(preds, gts, pred_field, gt_field)
-
-    conf = preds.confidences[~np.isnan(preds.confidences)]
+    is_classification = issubclass(pred_type, fo.Classification)
+    if positive_label is not None and not is_classification:
+        raise ValueError(
+            "positive_label applies to Classification fields; "
+            f"'{pred_field}' holds {pred_type.__name__}"
+        )
+    if is_classification:
+        records = records_from_classifications(
+            samples, pred_field, gt_field, positive_label=positive_label
+        )
+        _check_classification_data(
+            samples, records, pred_field, gt_field, positive_label
+        )
+        conf = records.pred_conf[~np.isnan(records.pred_conf)]
+    else:
+        preds = read_label_values(samples, pred_field)
+        gts = read_label_values(samples, gt_field, confidences=False)
+        _check_data(preds, gts, pred_field, gt_field)
+        conf = preds.confidences[~np.isnan(preds.confidences)]
     data_lo, data_hi = float(conf.min()), float(conf.max())
     lo = data_lo if lower_bound is None else lower_bound
     hi = data_hi if upper_bound is None else upper_bound
@@ -864,21 +1131,21 @@ def compute_optimal_confidence(
     else:
         thresholds = grid_thresholds(lo, hi, num_thresholds)
 
-    _warn_zero_confidence_order(conf)
-
-    records = records_from_evaluation(
-        samples,
-        pred_field,
-        gt_field,
-        preds=preds,
-        gts=gts,
-        iou=iou,
-        classwise=classwise,
-        use_masks=use_masks,
-        use_boxes=use_boxes,
-        iscrowd=iscrowd,
-        progress=progress,
-    )
+    if not is_classification:
+        _warn_zero_confidence_order(conf)
+        records = records_from_evaluation(
+            samples,
+            pred_field,
+            gt_field,
+            preds=preds,
+            gts=gts,
+            iou=iou,
+            classwise=classwise,
+            use_masks=use_masks,
+            use_boxes=use_boxes,
+            iscrowd=iscrowd,
+            progress=progress,
+        )
     counts = count_at(records, thresholds)
 
     config = SweepConfig(
@@ -894,6 +1161,8 @@ def compute_optimal_confidence(
         use_masks=bool(use_masks),
         use_boxes=bool(use_boxes),
         iscrowd=iscrowd,
+        method="classification" if is_classification else "evaluate_detections",
+        positive_label=positive_label,
     )
     result = OptimalConfidenceResult(
         config=config,
@@ -911,6 +1180,8 @@ def compute_optimal_confidence(
     except UnattainableTargetError as e:
         e.result = dataclasses.replace(result, objective=Objective())
         raise
+    if n_bootstrap is not None:
+        result = result.with_bootstrap(n_bootstrap, seed=seed, level=ci_level)
 
     if run_key is not None:
         _save_run(samples, run_key, result, overwrite=overwrite)
@@ -925,6 +1196,34 @@ def _check_objective(objective: Objective, classwise: bool) -> None:
             "different labels can match, one class's threshold changes "
             "another class's matches"
         )
+
+
+def _check_classification_data(
+    samples: foc.SampleCollection,
+    records: MatchRecords,
+    pred_field: str,
+    gt_field: str,
+    positive_label: str | None,
+) -> None:
+    if records.num_preds == 0:
+        raise ValueError(
+            f"No image in this view has a ground truth label in "
+            f"'{gt_field}': nothing to judge the predictions against"
+        )
+    if np.isnan(records.pred_conf).all():
+        raise ValueError(
+            f"None of the predictions in '{pred_field}' has a confidence "
+            f"(or a label); a threshold sweep needs prediction confidences"
+        )
+    if positive_label is not None:
+        labels = set(samples.distinct(f"{gt_field}.label")) | set(
+            samples.distinct(f"{pred_field}.label")
+        )
+        if positive_label not in labels:
+            raise ValueError(
+                f"positive_label '{positive_label}' is not a label of "
+                f"'{gt_field}' or '{pred_field}'; labels are {sorted(labels)}"
+            )
 
 
 def _check_data(

@@ -22,8 +22,8 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["LabelValues", "read_label_values", "records_from_evaluation"]
 
-#: label list types whose objects carry a confidence and can be swept
-SUPPORTED_LABEL_TYPES = (fo.Detections, fo.Polylines)
+#: label types whose labels carry a confidence and can be swept
+SUPPORTED_LABEL_TYPES = (fo.Detections, fo.Polylines, fo.Classification)
 
 
 class LabelValues:

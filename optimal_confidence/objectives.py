@@ -14,7 +14,10 @@ Objectives (``name``):
     ``target``, the one with the highest recall;
 -   ``"recall"``: among thresholds whose recall is at least ``target``, the
     one with the highest precision;
--   ``"cost"``: the lowest ``fp_cost * FP + fn_cost * FN``.
+-   ``"cost"``: the lowest ``fp_cost * FP + fn_cost * FN``;
+-   ``"accuracy"``: the lowest threshold whose kept predictions reach a
+    precision of ``target`` (for a classifier that escalates uncertain
+    answers: the most answers given automatically at that accuracy).
 
 ``average="micro"`` pools the counts of all classes; ``"macro"`` averages
 the per-class metric at each threshold (over the classes with ground truth
@@ -47,7 +50,7 @@ __all__ = [
 ]
 
 #: the objective names :class:`Objective` accepts
-OBJECTIVES = ("f1", "fbeta", "precision", "recall", "cost")
+OBJECTIVES = ("f1", "fbeta", "precision", "recall", "cost", "accuracy")
 
 # Float noise in averaged ratios must not turn a reached target into a miss
 _EPS = 1e-12
@@ -115,7 +118,7 @@ class Objective:
             )
         if not _is_number(self.beta) or not self.beta > 0:
             raise ValueError(f"beta must be a number above 0; got {self.beta!r}")
-        if self.name in ("precision", "recall"):
+        if self.name in ("precision", "recall", "accuracy"):
             if self.target is None:
                 raise ValueError(
                     f"objective '{self.name}' needs a target: the least "
@@ -127,8 +130,8 @@ class Objective:
                 )
         elif self.target is not None:
             raise ValueError(
-                f"target only applies to the 'precision' and 'recall' "
-                f"objectives, not '{self.name}'"
+                f"target only applies to the 'precision', 'recall' and "
+                f"'accuracy' objectives, not '{self.name}'"
             )
         for name in ("fp_cost", "fn_cost"):
             value = getattr(self, name)
@@ -163,6 +166,8 @@ class Objective:
             return f"recall at precision >= {self.target:g}" + avg
         if self.name == "recall":
             return f"precision at recall >= {self.target:g}" + avg
+        if self.name == "accuracy":
+            return f"lowest threshold with accuracy >= {self.target:g}" + avg
         return f"cost ({self.fp_cost:g} per FP, {self.fn_cost:g} per FN)"
 
     def to_dict(self) -> dict[str, Any]:
@@ -219,7 +224,8 @@ def objective_curve(
     """The objective's score at each threshold.
 
     For ``"precision"`` (``"recall"``) this is the recall (precision) where
-    the target is reached and ``NaN`` elsewhere.
+    the target is reached and ``NaN`` elsewhere; for ``"accuracy"`` the
+    precision where it reaches the target, ``NaN`` elsewhere.
 
     Args:
         objective: an :class:`Objective`
@@ -237,6 +243,9 @@ def objective_curve(
     m = _metrics(counts, class_counts, objective)
     if objective.name in ("f1", "fbeta"):
         return m["fbeta"]
+    if objective.name == "accuracy":
+        p = m["precision"]
+        return np.where(p >= objective.target - _EPS, p, np.nan)
     given, wanted = (
         ("precision", "recall")
         if objective.name == "precision"
@@ -271,22 +280,27 @@ def choose(
         raise ValueError("There are no thresholds to choose from")
     score = objective_curve(objective, counts, class_counts)
 
-    if objective.name in ("precision", "recall"):
+    if objective.name in ("precision", "recall", "accuracy"):
         m = _metrics(counts, class_counts, objective)
-        given = m[objective.name]
+        given = m["precision" if objective.name == "accuracy" else objective.name]
         feasible = ~np.isnan(score)
         if not feasible.any():
             i = int(np.argmax(given))
             where = (
                 f"threshold {thresholds[i]:g}" if thresholds is not None else f"index {i}"
             )
+            metric = objective.name
             raise UnattainableTargetError(
-                f"No threshold reaches {objective.name} >= {objective.target:g}: "
-                f"the highest {objective.name} is {given[i]:.4f}, at {where}. "
+                f"No threshold reaches {metric} >= {objective.target:g}: "
+                f"the highest {metric} is {given[i]:.4f}, at {where}. "
                 f"Lower the target or widen the threshold bounds",
                 best_value=float(given[i]),
                 best_threshold=float(thresholds[i]) if thresholds is not None else float("nan"),
             )
+        if objective.name == "accuracy":
+            # the lowest threshold that reaches the target
+            i = int(np.flatnonzero(feasible)[0])
+            return Choice(i, float(score[i]))
         # best score, then best on the constrained metric, then lowest index
         keys = np.where(feasible, score, -np.inf)
         best = keys.max()

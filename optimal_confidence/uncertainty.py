@@ -237,11 +237,13 @@ def _value_at(
     not the target is reached, so that its interval is not cut off where a
     resample misses the target.
     """
-    if objective.name not in ("precision", "recall"):
+    if objective.name not in ("precision", "recall", "accuracy"):
         return float(objective_curve(objective, counts, class_counts)[0]), float("nan")
-    other = "recall" if objective.name == "precision" else "precision"
     loose = Objective("f1", average=objective.average)
     m = _metrics(counts, class_counts, loose)
+    if objective.name == "accuracy":
+        return float(m["precision"][0]), float(m["precision"][0])
+    other = "recall" if objective.name == "precision" else "precision"
     return float(m[other][0]), float(m[objective.name][0])
 
 

@@ -176,10 +176,11 @@ def test_nothing_lost(fresh_dataset):
 
 
 BAD_INPUT = [
-    (dict(pred_field="nope"), "pred_field 'nope' does not exist.*Fields with Detections or Polylines: \\['ground_truth', 'logits', 'predictions'\\]"),
+    (dict(pred_field="nope"), "pred_field 'nope' does not exist.*Fields with Detections, Polylines or Classification: \\['classification', 'ground_truth', 'logits', 'predictions'\\]"),
     (dict(pred_field="predictions", gt_field="nope"), "gt_field 'nope' does not exist"),
-    (dict(pred_field="notes"), "pred_field 'notes' holds StringField; optimal_confidence needs a Detections or Polylines field"),
-    (dict(pred_field="classification"), "holds Classification"),
+    (dict(pred_field="notes"), "pred_field 'notes' holds StringField; optimal_confidence needs a Detections, Polylines or Classification field"),
+    (dict(pred_field="classification"), "'classification' holds Classification but gt_field 'ground_truth' holds Detections; both must be the same label type"),
+    (dict(pred_field="predictions", positive_label="cat"), "positive_label applies to Classification fields"),
     (dict(pred_field="predictions", gt_field="predictions"), "both 'predictions'"),
     (dict(pred_field="predictions", lower_bound=0.8, upper_bound=0.2), "lower_bound \\(0.8\\) must be below upper_bound \\(0.2\\)"),
     (dict(pred_field="predictions", lower_bound=0.5, upper_bound=0.5), "must be below"),

@@ -61,6 +61,10 @@ def brute(objective, counts, class_counts=None):
         t = Fraction(str(objective.target))  # 0.8 means 4/5
         ok = [r["precision"] >= t for r in rows]
         key = [(r["recall"], r["precision"]) for r in rows]
+    elif objective.name == "accuracy":
+        t = Fraction(str(objective.target))
+        ok = [r["precision"] >= t for r in rows]
+        key = [(Fraction(0),)] * n  # all feasible tie: the lowest wins
     elif objective.name == "recall":
         t = Fraction(str(objective.target))  # 0.8 means 4/5
         ok = [r["recall"] >= t for r in rows]
@@ -90,6 +94,7 @@ OBJECTIVES = [
     Objective("recall", target=0.9),
     Objective("cost", fp_cost=1, fn_cost=5),
     Objective("cost", fp_cost=3, fn_cost=1),
+    Objective("accuracy", target=0.7),
     Objective("f1", average="macro"),
     Objective("precision", target=0.6, average="macro"),
     Objective("recall", target=0.5, average="macro"),
@@ -158,7 +163,8 @@ def test_unattainable_target_says_what_is_attainable():
 @pytest.mark.parametrize(
     "kwargs, fragment",
     [
-        (dict(name="accuracy"), "objective must be one of"),
+        (dict(name="map"), "objective must be one of"),
+        (dict(name="accuracy"), "needs a target"),
         (dict(name="precision"), "needs a target"),
         (dict(name="precision", target=1.5), "target must be in (0, 1]"),
         (dict(name="f1", target=0.5), "target only applies"),

@@ -47,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="build the demo dataset (generated locally) and sweep it",
     )
+    p.add_argument("--view", help="sweep this saved view of the dataset")
+    p.add_argument("--tag", help="sweep only the samples with this tag")
     p.add_argument("--pred", default="predictions", help="predictions field (default: predictions)")
     p.add_argument("--gt", default="ground_truth", help="ground truth field (default: ground_truth)")
     p.add_argument("--iou", type=float, default=0.5, help="IoU a match needs (default: 0.5)")
@@ -65,11 +67,12 @@ def _parser() -> argparse.ArgumentParser:
     obj = p.add_argument_group("objective")
     obj.add_argument(
         "--objective",
-        choices=["f1", "fbeta", "precision", "recall", "cost"],
+        choices=["f1", "fbeta", "precision", "recall", "cost", "accuracy"],
         default="f1",
         help="f1; fbeta (--beta); precision: the most recall with precision "
         ">= --target; recall: the most precision with recall >= --target; "
-        "cost: the least --fp-cost*FP + --fn-cost*FN",
+        "cost: the least --fp-cost*FP + --fn-cost*FN; accuracy: the lowest "
+        "threshold whose answers reach --target accuracy (classifiers)",
     )
     obj.add_argument("--beta", type=float, default=1.0, help="beta of fbeta (default: 1)")
     obj.add_argument("--target", type=float, help="precision or recall to reach")
@@ -85,6 +88,27 @@ def _parser() -> argparse.ArgumentParser:
         help="with --per-class, classes with fewer ground truth objects keep "
         "the global threshold (default: 1)",
     )
+    obj.add_argument(
+        "--positive-label", metavar="LABEL",
+        help="Classification fields: the positive class of a binary task "
+        "(without it: multiclass answers, escalated below the threshold)",
+    )
+    unc = p.add_argument_group("how certain, and review")
+    unc.add_argument("--bootstrap", type=int, metavar="N", help="N bootstrap resamples of the images")
+    unc.add_argument("--seed", type=int, help="bootstrap seed")
+    unc.add_argument("--ci-level", type=float, default=0.95, help="interval level (default: 0.95)")
+    unc.add_argument(
+        "--review-precision", type=float, metavar="P",
+        help="find a review band: accept automatically where precision >= P",
+    )
+    unc.add_argument(
+        "--max-lost", type=float, default=0.05,
+        help="with --review-precision: the share of true detections the "
+        "dropped predictions may hold (default: 0.05)",
+    )
+    unc.add_argument("--review-cost", type=float, help="cost of reviewing one prediction")
+    unc.add_argument("--check-tag", metavar="TAG", help="check the chosen threshold on the samples with this tag")
+    unc.add_argument("--check-view", metavar="NAME", help="check the chosen threshold on this saved view")
     gate = p.add_argument_group("check a deployed threshold (for CI)")
     gate.add_argument("--at", type=float, metavar="T", help="report the metrics at threshold T")
     for name in ("f1", "precision", "recall"):
@@ -112,6 +136,26 @@ def _log_to_stderr() -> None:
         for handler in logger.handlers:
             if getattr(handler, "stream", None) is sys.stdout:
                 handler.setStream(sys.stderr)
+
+
+def _select(dataset, view_name: str | None, tag: str | None):
+    """The dataset, one of its saved views, and/or its samples with a tag."""
+    samples = dataset
+    if view_name:
+        if not dataset.has_saved_view(view_name):
+            raise ValueError(
+                f"Dataset '{dataset.name}' has no saved view '{view_name}'. "
+                f"Saved views: {dataset.list_saved_views() or 'none'}"
+            )
+        samples = dataset.load_saved_view(view_name)
+    if tag:
+        samples = samples.match_tags(tag)
+        if len(samples) == 0:
+            raise ValueError(
+                f"No sample has the tag '{tag}'. Tags: "
+                f"{sorted(dataset.distinct('tags')) or 'none'}"
+            )
+    return samples
 
 
 def _at(result, t: float, args: argparse.Namespace) -> dict:
@@ -168,8 +212,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
             dataset = fo.load_dataset(args.dataset)
 
+        samples = _select(dataset, args.view, args.tag)
         result = compute_optimal_confidence(
-            dataset,
+            samples,
             args.pred,
             args.gt,
             iou=args.iou,
@@ -187,7 +232,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             average=args.average,
             per_class=args.per_class,
             min_support=args.min_support,
+            positive_label=args.positive_label,
+            n_bootstrap=args.bootstrap,
+            seed=args.seed,
+            ci_level=args.ci_level,
             progress=False,
+        )
+        band = (
+            result.review_band(
+                args.review_precision,
+                args.max_lost,
+                review_cost=args.review_cost,
+                fp_cost=args.fp_cost,
+                fn_cost=args.fn_cost,
+            )
+            if args.review_precision is not None
+            else None
+        )
+        check = (
+            result.check_on(_select(dataset, args.check_view, args.check_tag))
+            if args.check_view or args.check_tag
+            else None
         )
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
@@ -198,10 +263,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         out = {"dataset": dataset.name, **result.metrics()}
         if at is not None:
             out["at"] = at
+        if band is not None:
+            out["review_band"] = band.to_dict()
+        if check is not None:
+            out["held_out"] = check.to_dict()
         print(json.dumps(out, indent=2))
     else:
-        print(f"Dataset '{dataset.name}' ({len(dataset)} samples)")
+        print(f"Dataset '{dataset.name}' ({len(samples)} samples)")
         print(result.report(num_rows=args.rows))
+        if result.uncertainty is not None:
+            u = result.uncertainty
+            print(
+                f"\n{u.level:.0%} bootstrap intervals ({u.n_bootstrap} resamples "
+                f"of the images): threshold [{u.threshold_ci[0]:.4g}, "
+                f"{u.threshold_ci[1]:.4g}], {result.objective.label} at "
+                f"{result.best_threshold:.4g}: [{u.score_ci[0]:.4f}, "
+                f"{u.score_ci[1]:.4f}]"
+                + (
+                    f" (target unattainable in {u.unattainable:.1%} of resamples)"
+                    if u.unattainable
+                    else ""
+                )
+            )
+        if band is not None:
+            print("\nReview band: " + band.summary())
+        if check is not None:
+            print("\nHeld-out check: " + check.summary())
         if at is not None:
             print(
                 f"\nAt threshold {at['threshold']:g}: F1 {at['f1']:.4f}  "

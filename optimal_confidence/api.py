@@ -26,6 +26,7 @@ from .objectives import (
     Choice,
     Objective,
     UnattainableTargetError,
+    _metrics,
     choose,
     objective_curve,
 )
@@ -47,6 +48,7 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "RUN_METHOD",
     "ClassChoice",
+    "HeldOutCheck",
     "Objective",
     "OptimalConfidenceResult",
     "SweepConfig",
@@ -140,6 +142,46 @@ class ClassChoice:
     score: float
     own: bool
     reason: str = ""
+
+
+@dataclass(frozen=True)
+class HeldOutCheck:
+    """A threshold chosen on one set of images, checked on another.
+
+    Attributes:
+        threshold: the threshold chosen on the tuning images
+        objective: the objective's label
+        tuned: ``{"score", "precision", "recall", "f1", "tp", "fp", "fn"}``
+            at ``threshold`` on the tuning images
+        held_out: the same at ``threshold`` on the held-out images
+        held_out_best_threshold: the threshold the objective would choose
+            on the held-out images
+        held_out_best_score: the objective there
+        optimism: ``tuned["score"] - held_out["score"]`` (for costs, the
+            held-out cost minus the tuned one, per image): how much tuning
+            and reporting on the same images flatters the result
+    """
+
+    threshold: float
+    objective: str
+    tuned: dict[str, float]
+    held_out: dict[str, float]
+    held_out_best_threshold: float
+    held_out_best_score: float
+    optimism: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def summary(self) -> str:
+        return (
+            f"Threshold {self.threshold:.4g} chosen by {self.objective}: "
+            f"{self.tuned['score']:.4f} on the tuning images, "
+            f"{self.held_out['score']:.4f} on the held-out images "
+            f"(optimism {self.optimism:+.4f}; the held-out images alone "
+            f"would choose {self.held_out_best_threshold:.4g} with "
+            f"{self.held_out_best_score:.4f})"
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -403,6 +445,90 @@ class OptimalConfidenceResult:
             precision=_check_number("precision", precision),
             max_lost=_check_number("max_lost", max_lost),
             **costs,
+        )
+
+    def point(self, threshold: float) -> dict[str, float]:
+        """The objective's score, precision, recall, F1 and counts at any
+        threshold (exact, from the match records).
+
+        The score is F1 or F-beta, the cost, or for a target objective the
+        metric it maximizes (recall for a precision target, precision for a
+        recall or accuracy target), whether or not the target is met.
+        """
+        t = np.array([float(threshold)])
+        c = count_at(self.records, t)
+        p, r, f1 = (float(x[0]) for x in precision_recall_f1(c))
+        o = self.objective
+        if o.name == "cost":
+            score = o.fp_cost * int(c.fp[0]) + o.fn_cost * int(c.fn[0])
+        else:
+            class_counts = (
+                [
+                    count_at(self.records.restrict_to_class(k), t)
+                    for k in _present_classes(self.records)
+                ]
+                if o.average == "macro"
+                else None
+            )
+            m = _metrics(c, class_counts, o)
+            key = {"precision": "recall", "recall": "precision", "accuracy": "precision"}
+            score = m[key.get(o.name, "fbeta")][0]
+        return {
+            "score": float(score),
+            "precision": p,
+            "recall": r,
+            "f1": f1,
+            "tp": int(c.tp[0]),
+            "fp": int(c.fp[0]),
+            "fn": int(c.fn[0]),
+        }
+
+    def check_on(self, samples: foc.SampleCollection) -> HeldOutCheck:
+        """Checks the chosen threshold on other images: sweeps ``samples``
+        (for example a held-out split, ``dataset.match_tags("val")``) with
+        the same fields, matching and objective, and reports the objective
+        at :attr:`best_threshold` there next to its value here.
+
+        For a precision or recall target the score compared is the metric
+        the objective maximizes (recall or precision) at the threshold.
+        """
+        c = self.config
+        other = compute_optimal_confidence(
+            samples,
+            c.pred_field,
+            c.gt_field,
+            iou=c.iou,
+            classwise=c.classwise,
+            positive_label=c.positive_label,
+            use_masks=c.use_masks,
+            use_boxes=c.use_boxes,
+            iscrowd=c.iscrowd,
+            progress=False,
+        )
+        other = dataclasses.replace(
+            other, objective=dataclasses.replace(self.objective, per_class=False)
+        )
+        try:
+            other_best = (other.best_threshold, other.best_score)
+        except UnattainableTargetError:
+            other_best = (float("nan"), float("nan"))
+        t = self.best_threshold
+        tuned = self.point(t)
+        held = other.point(t)
+        if self.objective.minimize:
+            optimism = held["score"] / max(other.config.num_samples, 1) - tuned[
+                "score"
+            ] / max(c.num_samples, 1)
+        else:
+            optimism = tuned["score"] - held["score"]
+        return HeldOutCheck(
+            threshold=t,
+            objective=self.objective.label,
+            tuned=tuned,
+            held_out=held,
+            held_out_best_threshold=float(other_best[0]),
+            held_out_best_score=float(other_best[1]),
+            optimism=float(optimism),
         )
 
     def near_best(self, tolerance: float = 0.01) -> tuple[float, float]:
@@ -1196,6 +1322,12 @@ def _check_objective(objective: Objective, classwise: bool) -> None:
             "different labels can match, one class's threshold changes "
             "another class's matches"
         )
+
+
+def _present_classes(records: MatchRecords) -> list[str]:
+    scored = ~np.isnan(records.pred_conf)
+    present = set(records.gt_class.tolist()) | set(records.pred_class[scored].tolist())
+    return [c for i, c in enumerate(records.classes) if i in present]
 
 
 def _check_classification_data(

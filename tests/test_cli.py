@@ -192,3 +192,28 @@ def test_unattainable_target_exits_2(random_dataset, capsys):
     )
     assert code == 2 and out == ""
     assert "highest recall is" in err and err.count("\n") == 1
+
+
+def test_bootstrap_review_band_and_held_out_check(random_dataset, capsys):
+    ids = random_dataset.values("id")
+    random_dataset.select(ids[:30]).tag_samples("oc_tune")
+    random_dataset.select(ids[30:]).tag_samples("oc_check")
+    try:
+        code, out, err = _run(
+            capsys, "--dataset", random_dataset.name, "--tag", "oc_tune",
+            "--bootstrap", "100", "--seed", "4", "--review-precision", "0.55",
+            "--max-lost", "0.1", "--check-tag", "oc_check", "--json",
+        )
+        assert code == 0, err
+        printed = json.loads(out)
+        tune = random_dataset.match_tags("oc_tune")
+        r = compute_optimal_confidence(tune, "predictions", n_bootstrap=100, seed=4, progress=False)
+        assert printed["threshold_ci"] == list(r.threshold_ci)
+        assert printed["review_band"] == r.review_band(0.55, 0.1).to_dict()
+        check = r.check_on(random_dataset.match_tags("oc_check"))
+        assert printed["held_out"]["held_out"] == check.held_out
+
+        code, _, err = _run(capsys, "--dataset", random_dataset.name, "--tag", "oc_nope")
+        assert code == 2 and "No sample has the tag 'oc_nope'" in err
+    finally:
+        random_dataset.untag_samples(["oc_tune", "oc_check"])

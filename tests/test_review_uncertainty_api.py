@@ -123,3 +123,27 @@ def test_bootstrap_is_stored_with_the_run(random_dataset):
     finally:
         if key in random_dataset.list_runs():
             random_dataset.delete_run(key)
+
+
+def test_held_out_check(random_dataset):
+    ids = random_dataset.values("id")
+    tune = random_dataset.select(ids[:30])
+    held = random_dataset.select(ids[30:])
+    r = compute_optimal_confidence(tune, "predictions", progress=False)
+    check = r.check_on(held)
+    t = r.best_threshold
+    assert check.threshold == t
+    assert check.tuned["score"] == pytest.approx(r.best_f1)
+    tp, fp, fn = oracle_counts(held, "predictions", "ground_truth", t)
+    assert (check.held_out["tp"], check.held_out["fp"], check.held_out["fn"]) == (tp, fp, fn)
+    assert check.held_out["score"] == pytest.approx(2 * tp / (2 * tp + fp + fn))
+    alone = compute_optimal_confidence(held, "predictions", progress=False)
+    assert check.held_out_best_threshold == alone.best_threshold
+    assert check.optimism == pytest.approx(check.tuned["score"] - check.held_out["score"])
+    assert "held-out images" in check.summary()
+
+    # a precision target compares the recall the target buys
+    strict = r.with_objective("precision", target=0.5)
+    s = strict.check_on(held)
+    assert s.tuned["score"] == pytest.approx(strict.best_recall)
+    assert s.held_out["recall"] == s.held_out["score"]

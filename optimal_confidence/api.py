@@ -326,6 +326,9 @@ class OptimalConfidenceResult:
                 ``target``, ``fp_cost``, ``fn_cost``, ``average``,
                 ``per_class``, ``min_support``)
 
+        Raises:
+            UnattainableTargetError: if no threshold reaches the target
+
         Example::
 
             strict = result.with_objective("precision", target=0.95)
@@ -343,7 +346,9 @@ class OptimalConfidenceResult:
                 base["name"] = objective
             new = Objective(**{**base, **kwargs})
         _check_objective(new, self.config.classwise)
-        return dataclasses.replace(self, objective=new, uncertainty=None)
+        result = dataclasses.replace(self, objective=new, uncertainty=None)
+        result.best_index  # noqa: B018 - an unattainable target fails here
+        return result
 
     def with_bootstrap(
         self, n_bootstrap: int = 1000, *, seed: int | None = None, level: float = 0.95

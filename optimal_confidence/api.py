@@ -20,6 +20,7 @@ from .matching import (
     SUPPORTED_LABEL_TYPES,
     LabelValues,
     read_label_values,
+    records_from_eval_key,
     records_from_evaluation,
 )
 from .objectives import (
@@ -1020,8 +1021,9 @@ def compute_optimal_confidence(
     pred_field: str,
     gt_field: str = "ground_truth",
     *,
-    iou: float = 0.5,
-    classwise: bool = True,
+    iou: float | None = None,
+    classwise: bool | None = None,
+    eval_key: str | None = None,
     lower_bound: float | None = None,
     upper_bound: float | None = None,
     num_thresholds: int | None = None,
@@ -1077,8 +1079,17 @@ def compute_optimal_confidence(
         pred_field: the ``Detections`` or ``Polylines`` field of predictions
             (``frames.<field>`` for video frames)
         gt_field ("ground_truth"): the ground truth field, of the same type
-        iou (0.5): the IoU a prediction needs to match, in ``(0, 1]``
-        classwise (True): whether only objects of the same label can match
+        iou (None): the IoU a prediction needs to match, in ``(0, 1]``;
+            None means 0.5, or the IoU of ``eval_key``
+        classwise (None): whether only objects of the same label can match;
+            None means True, or the setting of ``eval_key``
+        eval_key (None): reuse this detection evaluation, which you already
+            ran on the dataset (``evaluate_detections(..., eval_key=...)``):
+            each prediction's ``<eval_key>`` and ``<eval_key>_id`` are read
+            and nothing is matched again. It must have evaluated
+            ``pred_field`` against ``gt_field`` over every prediction in
+            ``samples``; ``iou`` and ``classwise``, if given, must agree
+            with it
         lower_bound (None): the smallest threshold; defaults to the smallest
             confidence in ``samples``
         upper_bound (None): the largest threshold; defaults to the largest
@@ -1171,7 +1182,6 @@ def compute_optimal_confidence(
         per_class=bool(per_class),
         min_support=min_support,
     )
-    _check_objective(objective_, classwise)
     if n_bootstrap is not None and (
         isinstance(n_bootstrap, bool)
         or not isinstance(n_bootstrap, (int, np.integer))
@@ -1182,6 +1192,24 @@ def compute_optimal_confidence(
         )
     if not (isinstance(ci_level, (int, float)) and 0 < ci_level < 1):
         raise ValueError(f"ci_level must be in (0, 1), e.g. 0.95; got {ci_level!r}")
+
+    if eval_key is not None and (
+        not isinstance(eval_key, str) or eval_key not in samples.list_evaluations()
+    ):
+        raise ValueError(
+            f"Dataset '{samples._dataset.name}' has no evaluation "
+            f"{eval_key!r}. Evaluations: {samples.list_evaluations() or 'none'}"
+        )
+    if eval_key is not None and not issubclass(pred_type, fo.Detections):
+        raise ValueError("eval_key reuse works for Detections fields")
+    if eval_key is not None:
+        cfg = samples.get_evaluation_info(eval_key).config
+        iou = float(cfg.iou) if iou is None and hasattr(cfg, "iou") else iou
+        if classwise is None and hasattr(cfg, "classwise"):
+            classwise = bool(cfg.classwise)
+    iou = 0.5 if iou is None else iou
+    classwise = True if classwise is None else classwise
+    _check_objective(objective_, classwise)
 
     iou = _check_number("iou", iou)
     if not 0 < iou <= 1:
@@ -1262,7 +1290,29 @@ def compute_optimal_confidence(
     else:
         thresholds = grid_thresholds(lo, hi, num_thresholds)
 
-    if not is_classification:
+    method = "classification" if is_classification else "evaluate_detections"
+    if eval_key is not None:
+        records, used = records_from_eval_key(
+            samples,
+            pred_field,
+            gt_field,
+            eval_key,
+            preds=preds,
+            gts=gts,
+            iou=iou,
+            classwise=classwise,
+        )
+        use_masks = used.get("use_masks", use_masks)
+        use_boxes = used.get("use_boxes", use_boxes)
+        iscrowd = used["iscrowd"]
+        method = f"eval_key:{eval_key}"
+        logger.info(
+            "Reused evaluation '%s' (iou %g, classwise %s): no matching ran",
+            eval_key,
+            used["iou"],
+            used["classwise"],
+        )
+    elif not is_classification:
         _warn_zero_confidence_order(conf)
         records = records_from_evaluation(
             samples,
@@ -1292,7 +1342,7 @@ def compute_optimal_confidence(
         use_masks=bool(use_masks),
         use_boxes=bool(use_boxes),
         iscrowd=iscrowd,
-        method="classification" if is_classification else "evaluate_detections",
+        method=method,
         positive_label=positive_label,
     )
     result = OptimalConfidenceResult(

@@ -20,7 +20,12 @@ from .sweep import MatchRecords
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["LabelValues", "read_label_values", "records_from_evaluation"]
+__all__ = [
+    "LabelValues",
+    "read_label_values",
+    "records_from_eval_key",
+    "records_from_evaluation",
+]
 
 #: label types whose labels carry a confidence and can be swept
 SUPPORTED_LABEL_TYPES = (fo.Detections, fo.Polylines, fo.Classification)
@@ -219,6 +224,16 @@ def _reduce_matches(
         if np.isnan(gt_conf[g]) or c > gt_conf[g]:
             gt_conf[g] = c
 
+    return _records(preds, gts, pred_tp, gt_conf, num_samples)
+
+
+def _records(
+    preds: LabelValues,
+    gts: LabelValues,
+    pred_tp: np.ndarray,
+    gt_conf: np.ndarray,
+    num_samples: int,
+) -> MatchRecords:
     classes = sorted(
         {l for l in preds.labels if l is not None}
         | {l for l in gts.labels if l is not None}
@@ -241,3 +256,134 @@ def _reduce_matches(
         gt_sample=gts.sample,
         num_samples=num_samples,
     )
+
+
+def records_from_eval_key(
+    samples: foc.SampleCollection,
+    pred_field: str,
+    gt_field: str,
+    eval_key: str,
+    *,
+    preds: LabelValues,
+    gts: LabelValues,
+    iou: float | None = None,
+    classwise: bool | None = None,
+) -> tuple[MatchRecords, dict[str, Any]]:
+    """Match records from a detection evaluation the user already ran: no
+    matching at all, only each prediction's ``<eval_key>`` and
+    ``<eval_key>_id`` read with ``values()``.
+
+    The evaluation must be a COCO-style evaluation of ``pred_field`` against
+    ``gt_field`` that covered every prediction with a confidence in
+    ``samples`` (an evaluation run on a view whose filter dropped some
+    predictions matched the rest without them, which is not the
+    filter-and-evaluate definition, so it is refused).
+
+    Args:
+        samples: the :class:`fiftyone.core.collections.SampleCollection`
+        pred_field: the predictions field
+        gt_field: the ground truth field
+        eval_key: the evaluation key
+        preds: the :class:`LabelValues` of ``pred_field`` on ``samples``
+        gts: the :class:`LabelValues` of ``gt_field`` on ``samples``
+        iou (None): if given, the IoU the evaluation must have used
+        classwise (None): if given, the ``classwise`` it must have used
+
+    Returns:
+        a ``(MatchRecords, config)`` tuple, where ``config`` holds the
+        evaluation's ``iou``, ``classwise`` and ``iscrowd``
+
+    Raises:
+        ValueError: if the evaluation does not fit, with what to do instead
+    """
+    if eval_key not in samples.list_evaluations():
+        raise ValueError(
+            f"Dataset '{samples._dataset.name}' has no evaluation "
+            f"'{eval_key}'. Evaluations: {samples.list_evaluations() or 'none'}"
+        )
+    cfg = samples.get_evaluation_info(eval_key).config
+    method = getattr(cfg, "method", None)
+    if getattr(cfg, "type", None) != "detection" or method not in ("coco", None):
+        raise ValueError(
+            f"Evaluation '{eval_key}' is a {getattr(cfg, 'type', '?')} "
+            f"evaluation with method {method!r}; reuse needs a COCO-style "
+            f"detection evaluation (evaluate_detections(method='coco'))"
+        )
+    if (cfg.pred_field, cfg.gt_field) != (pred_field, gt_field):
+        raise ValueError(
+            f"Evaluation '{eval_key}' evaluated '{cfg.pred_field}' against "
+            f"'{cfg.gt_field}', not '{pred_field}' against '{gt_field}'"
+        )
+    used = {
+        "iou": float(cfg.iou),
+        "classwise": bool(cfg.classwise),
+        "iscrowd": getattr(cfg, "iscrowd", "iscrowd"),
+    }
+    for name, wanted in (("iou", iou), ("classwise", classwise)):
+        if wanted is not None and used[name] != wanted:
+            raise ValueError(
+                f"Evaluation '{eval_key}' used {name}={used[name]}, not "
+                f"{wanted}; pass {name}={used[name]} or leave it unset to "
+                f"reuse it, or sweep without eval_key"
+            )
+    if getattr(cfg, "use_masks", False) or getattr(cfg, "use_boxes", False):
+        used["use_masks"] = bool(getattr(cfg, "use_masks", False))
+        used["use_boxes"] = bool(getattr(cfg, "use_boxes", False))
+
+    path = _list_path(samples, pred_field)
+    is_frames = samples._is_frame_field(pred_field)
+    status_col, match_col = samples.values(
+        [f"{path}.{eval_key}", f"{path}.{eval_key}_id"]
+    )
+    status = [v for _, v in _flatten(status_col, is_frames)]
+    match = [v for _, v in _flatten(match_col, is_frames)]
+    if len(status) != len(preds):
+        raise ValueError(
+            f"Evaluation '{eval_key}' does not line up with '{pred_field}' "
+            f"in this view; sweep without eval_key"
+        )
+
+    scored = ~np.isnan(preds.confidences)
+    missing = sum(1 for s, ok in zip(status, scored) if ok and s is None)
+    if missing:
+        raise ValueError(
+            f"Evaluation '{eval_key}' did not cover {missing} of the "
+            f"predictions with a confidence in this view (was it run on a "
+            f"filtered view, or before predictions were added?). Run it again "
+            f"on the whole dataset, or sweep without eval_key"
+        )
+    conf = preds.confidences[scored]
+    if not scored.all() and ((conf == 0) | (conf <= -1)).any():
+        # FiftyOne visits predictions by `confidence or -1`: those without a
+        # confidence (and those at exactly 0) as if at -1. Only when every
+        # scored prediction comes strictly before them did they take nothing
+        # a scored prediction wanted.
+        raise ValueError(
+            "FiftyOne matched the predictions without a confidence as if "
+            "their confidence were -1, in between predictions with "
+            "confidence 0 or <= -1, so evaluation "
+            f"'{eval_key}' cannot be reused; sweep without eval_key"
+        )
+
+    gt_index = {gid: k for k, gid in enumerate(gts.ids)}
+    pred_tp = np.zeros(len(preds), dtype=bool)
+    gt_conf = np.full(len(gts), np.nan)
+    for p, (s, gid) in enumerate(zip(status, match)):
+        # a prediction without a confidence was matched after all the others
+        # (as if its confidence were -1): it took nothing they wanted
+        if s != "tp" or not scored[p]:
+            continue
+        g = gt_index.get(gid)
+        if g is None:
+            raise ValueError(
+                f"Evaluation '{eval_key}' matched a prediction to a ground "
+                f"truth object that is not in this view's '{gt_field}'; "
+                f"sweep without eval_key"
+            )
+        pred_tp[p] = True
+        c = preds.confidences[p]
+        if np.isnan(gt_conf[g]) or c > gt_conf[g]:
+            gt_conf[g] = c
+
+    records = _records(preds, gts, pred_tp, gt_conf, len(samples))
+    return records, used

@@ -16,6 +16,7 @@ import numpy as np
 import fiftyone as fo
 import fiftyone.core.collections as foc
 
+from .fast_matching import UnsupportedMatchingError, records_fast
 from .matching import (
     SUPPORTED_LABEL_TYPES,
     LabelValues,
@@ -1023,6 +1024,7 @@ def compute_optimal_confidence(
     *,
     iou: float | None = None,
     classwise: bool | None = None,
+    engine: str = "auto",
     eval_key: str | None = None,
     lower_bound: float | None = None,
     upper_bound: float | None = None,
@@ -1083,6 +1085,12 @@ def compute_optimal_confidence(
             None means 0.5, or the IoU of ``eval_key``
         classwise (None): whether only objects of the same label can match;
             None means True, or the setting of ``eval_key``
+        engine ("auto"): how predictions are matched: ``"fast"``, a numpy
+            matcher that reproduces FiftyOne's COCO matching of boxes exactly
+            from ``values()`` reads; ``"fiftyone"``, one
+            ``evaluate_detections`` pass; ``"auto"``, the fast matcher where
+            it applies (box ``Detections``) and ``evaluate_detections`` for
+            masks, polylines and anything else
         eval_key (None): reuse this detection evaluation, which you already
             ran on the dataset (``evaluate_detections(..., eval_key=...)``):
             each prediction's ``<eval_key>`` and ``<eval_key>_id`` are read
@@ -1193,6 +1201,10 @@ def compute_optimal_confidence(
     if not (isinstance(ci_level, (int, float)) and 0 < ci_level < 1):
         raise ValueError(f"ci_level must be in (0, 1), e.g. 0.95; got {ci_level!r}")
 
+    if engine not in ("auto", "fast", "fiftyone"):
+        raise ValueError(
+            f"engine must be 'auto', 'fast' or 'fiftyone'; got {engine!r}"
+        )
     if eval_key is not None and (
         not isinstance(eval_key, str) or eval_key not in samples.list_evaluations()
     ):
@@ -1265,11 +1277,38 @@ def compute_optimal_confidence(
             samples, records, pred_field, gt_field, positive_label
         )
         conf = records.pred_conf[~np.isnan(records.pred_conf)]
+        method = "classification"
     else:
-        preds = read_label_values(samples, pred_field)
-        gts = read_label_values(samples, gt_field, confidences=False)
-        _check_data(preds, gts, pred_field, gt_field)
-        conf = preds.confidences[~np.isnan(preds.confidences)]
+        records = None
+        if eval_key is None and engine != "fiftyone":
+            try:
+                records = records_fast(
+                    samples,
+                    pred_field,
+                    gt_field,
+                    iou=iou,
+                    classwise=classwise,
+                    iscrowd=iscrowd,
+                    use_masks=use_masks,
+                    use_boxes=use_boxes,
+                    progress=_batch_progress(progress),
+                )
+                method = "fast"
+            except UnsupportedMatchingError as e:
+                if engine == "fast":
+                    raise ValueError(
+                        f"engine='fast' does not cover this field: {e}. Use "
+                        f"engine='auto' or 'fiftyone'"
+                    ) from None
+        if records is None:
+            preds = read_label_values(samples, pred_field)
+            gts = read_label_values(samples, gt_field, confidences=False)
+            _check_data(preds.confidences, len(gts), pred_field, gt_field)
+            method = "evaluate_detections"
+        else:
+            _check_data(records.pred_conf, records.num_gts, pred_field, gt_field)
+        conf_all = preds.confidences if records is None else records.pred_conf
+        conf = conf_all[~np.isnan(conf_all)]
     data_lo, data_hi = float(conf.min()), float(conf.max())
     lo = data_lo if lower_bound is None else lower_bound
     hi = data_hi if upper_bound is None else upper_bound
@@ -1290,7 +1329,6 @@ def compute_optimal_confidence(
     else:
         thresholds = grid_thresholds(lo, hi, num_thresholds)
 
-    method = "classification" if is_classification else "evaluate_detections"
     if eval_key is not None:
         records, used = records_from_eval_key(
             samples,
@@ -1312,7 +1350,7 @@ def compute_optimal_confidence(
             used["iou"],
             used["classwise"],
         )
-    elif not is_classification:
+    elif not is_classification and method == "evaluate_detections":
         _warn_zero_confidence_order(conf)
         records = records_from_evaluation(
             samples,
@@ -1327,6 +1365,8 @@ def compute_optimal_confidence(
             iscrowd=iscrowd,
             progress=progress,
         )
+    if method == "fast":
+        _warn_zero_confidence_order(conf)
     counts = count_at(records, thresholds)
 
     config = SweepConfig(
@@ -1368,6 +1408,49 @@ def compute_optimal_confidence(
         _save_run(samples, run_key, result, overwrite=overwrite)
 
     return result
+
+
+class _BatchProgress:
+    """A stand-in for FiftyOne's progress bar, so that a ``progress``
+    callable written for FiftyOne (including ``fo.report_progress``
+    wrappers, which keep state on the bar) also follows the fast matcher's
+    batches. One object lives through the whole pass."""
+
+    def __init__(self) -> None:
+        import time
+
+        self._clock = time.monotonic
+        self._start = self._clock()
+        self.iteration = 0
+        self.total = None
+
+    @property
+    def has_total(self) -> bool:
+        return self.total is not None
+
+    @property
+    def complete(self) -> bool:
+        return self.total is not None and self.iteration >= self.total
+
+    @property
+    def progress(self) -> float:
+        return self.iteration / self.total if self.total else 1.0
+
+    @property
+    def elapsed_time(self) -> float:
+        return self._clock() - self._start
+
+
+def _batch_progress(progress: Any) -> Callable[[int, int], None] | None:
+    if not callable(progress):
+        return None
+    bar = _BatchProgress()
+
+    def update(done: int, total: int) -> None:
+        bar.iteration, bar.total = done, total
+        progress(bar)
+
+    return update
 
 
 def _check_objective(objective: Objective, classwise: bool) -> None:
@@ -1414,19 +1497,19 @@ def _check_classification_data(
 
 
 def _check_data(
-    preds: LabelValues, gts: LabelValues, pred_field: str, gt_field: str
+    pred_conf: np.ndarray, num_gts: int, pred_field: str, gt_field: str
 ) -> None:
-    if len(preds) == 0:
+    if len(pred_conf) == 0:
         raise ValueError(
             f"There are no predictions in '{pred_field}' in this view: "
             f"nothing to sweep. Check the field name and the view"
         )
-    if np.isnan(preds.confidences).all():
+    if np.isnan(pred_conf).all():
         raise ValueError(
-            f"None of the {len(preds)} predictions in '{pred_field}' has a "
+            f"None of the {len(pred_conf)} predictions in '{pred_field}' has a "
             f"confidence; a threshold sweep needs prediction confidences"
         )
-    if len(gts) == 0:
+    if num_gts == 0:
         raise ValueError(
             f"There are no ground truth objects in '{gt_field}' in this "
             f"view: precision, recall and F1 are undefined. Check the field "

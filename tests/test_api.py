@@ -227,3 +227,24 @@ def test_bad_views_are_refused(fresh_dataset):
 def test_video_field_without_frames_prefix_is_explained(video_dataset):
     with pytest.raises(ValueError, match="pass 'frames.pred'"):
         compute_optimal_confidence(video_dataset, "pred", "frames.gt")
+
+
+def test_engine_choice_and_progress(random_dataset):
+    with pytest.raises(ValueError, match="engine must be 'auto', 'fast' or 'fiftyone'"):
+        compute_optimal_confidence(random_dataset, "predictions", engine="quick")
+
+    calls = []
+    fast = compute_optimal_confidence(
+        random_dataset, "predictions", engine="fast", progress=lambda pb: calls.append((pb.iteration, pb.total))
+    )
+    assert fast.config.method == "fast"
+    assert calls and calls[-1] == (len(random_dataset), len(random_dataset))
+
+    # fo.report_progress keeps state on the bar it is given
+    import fiftyone as fo
+
+    seen = []
+    compute_optimal_confidence(
+        random_dataset, "predictions", progress=fo.report_progress(lambda pb: seen.append(pb.progress), dt=0.0)
+    )
+    assert seen and seen[-1] == 1.0

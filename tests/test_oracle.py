@@ -27,6 +27,19 @@ def assert_equals_oracle(samples, result, thresholds=None, **kwargs):
         assert got == expected, f"threshold {t}: {got} != oracle {expected}"
 
 
+def assert_same_as_evaluate_detections(samples, result):
+    """The default (fast) engine and one evaluate_detections pass agree."""
+    c = result.config
+    slow = compute_optimal_confidence(
+        samples, c.pred_field, c.gt_field, iou=c.iou, classwise=c.classwise,
+        engine="fiftyone",
+    )
+    assert slow.config.method == "evaluate_detections"
+    for name in ("thresholds", "tp", "fp", "fn"):
+        np.testing.assert_array_equal(getattr(slow, name), getattr(result, name))
+    np.testing.assert_array_equal(slow.records.gt_conf, result.records.gt_conf)
+
+
 @pytest.mark.parametrize(
     "pred_field, iou, classwise",
     [
@@ -42,6 +55,8 @@ def test_exact_sweep_equals_oracle_at_every_threshold(
     result = compute_optimal_confidence(
         random_dataset, pred_field, iou=iou, classwise=classwise
     )
+    assert result.config.method == "fast"
+    assert_same_as_evaluate_detections(random_dataset, result)
     # every distinct confidence is a threshold
     confs = random_dataset.distinct(f"{pred_field}.detections.confidence")
     np.testing.assert_array_equal(result.thresholds, sorted(confs))
@@ -93,6 +108,7 @@ def test_images_left_without_predictions_keep_their_false_negatives(random_datas
 
 def test_video_frames_equal_oracle(video_dataset):
     result = compute_optimal_confidence(video_dataset, "frames.pred", "frames.gt")
+    assert_same_as_evaluate_detections(video_dataset, result)
     assert result.config.num_samples == len(video_dataset)
     assert result.records.num_preds == video_dataset.count("frames.pred.detections")
     assert_equals_oracle(video_dataset, result)
@@ -129,6 +145,10 @@ def test_polylines_equal_oracle():
     try:
         result = compute_optimal_confidence(ds, "pred", "gt")
         assert result.config.label_type == "Polylines"
+        # engine="auto" falls back to evaluate_detections for polylines
+        assert result.config.method == "evaluate_detections"
+        with pytest.raises(ValueError, match="engine='fast' does not cover this field"):
+            compute_optimal_confidence(ds, "pred", "gt", engine="fast")
         assert result.best_tp > 0
         assert_equals_oracle(ds, result)
     finally:

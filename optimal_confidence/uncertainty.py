@@ -141,7 +141,7 @@ def bootstrap(
     n_bootstrap: int = 1000,
     level: float = 0.95,
     seed: int | None = None,
-    batch_size: int = 100,
+    batch_size: int | None = None,
 ) -> BootstrapSummary:
     """Bootstrap intervals for the threshold ``objective`` chooses and for
     the objective at ``chosen_threshold``.
@@ -154,8 +154,9 @@ def bootstrap(
         n_bootstrap (1000): the number of resamples
         level (0.95): the confidence level of the percentile intervals
         seed (None): a seed, for reproducible intervals
-        batch_size (100): resamples computed at once (memory grows with
-            ``batch_size * (num_preds + num_thresholds)``)
+        batch_size (None): resamples computed at once; memory grows with
+            ``batch_size * (num_preds + num_thresholds)``, and the default
+            keeps each array of a batch near 160 MB (at most 100 resamples)
 
     Returns:
         a :class:`BootstrapSummary`
@@ -176,6 +177,9 @@ def bootstrap(
         [records.restrict_to_class(c) for c in _macro_classes(records)] if macro else []
     )
 
+    if batch_size is None:
+        rows = records.num_preds + records.num_gts + len(thresholds)
+        batch_size = int(max(1, min(100, 2e7 // max(rows, 1))))
     chosen = np.full(n_bootstrap, np.nan)
     scores = np.full(n_bootstrap, np.nan)
     constraint = np.full(n_bootstrap, np.nan)

@@ -1,4 +1,5 @@
-"""App glue for the optimal_confidence plugin: operators and ``register``.
+"""App glue for the optimal_confidence plugin: the operator, the curves
+panel and ``register``.
 
 Everything here translates ``ctx.params`` into a call of the library in
 ``optimal_confidence/``; the library does the work and the validation.
@@ -6,6 +7,7 @@ Everything here translates ``ctx.params`` into a call of the library in
 
 from __future__ import annotations
 
+import numpy as np
 
 import fiftyone as fo
 import fiftyone.core.utils as fou
@@ -14,9 +16,13 @@ import fiftyone.operators.types as types
 
 from .optimal_confidence.api import (
     compute_optimal_confidence,
+    list_optimal_confidence_runs,
+    load_optimal_confidence,
     suggest_run_key,
 )
 from .optimal_confidence.matching import SUPPORTED_LABEL_TYPES
+from .optimal_confidence.plots import plotly_figures
+from .optimal_confidence.sweep import count_at
 
 #: the params the operator reads, with their API defaults
 _DEFAULTS = dict(iou=0.5, classwise=True, overwrite=False)
@@ -301,6 +307,18 @@ class OptimalConfidence(foo.Operator):
             overwrite=params.get("overwrite", _DEFAULTS["overwrite"]),
             progress=fou.report_progress(_progress, dt=1.0),
         )
+        # Run from the App (immediate): open a panel on the new result (a new
+        # one: the App would only bring an open panel to the front, showing
+        # its old run). A run started from a panel shows there instead (its
+        # on_success); a delegated run has no App to talk to; under
+        # execute_operator() in Python the request is only recorded in the
+        # returned executor
+        if ctx.executor is not None and not ctx.delegated and not ctx.panel_id:
+            ctx.ops.open_panel(
+                PANEL_NAME,
+                layout="horizontal",
+                state={"open_run": result.run_key},
+            )
         return result.metrics()
 
     def resolve_output(self, ctx):
@@ -319,5 +337,463 @@ class OptimalConfidence(foo.Operator):
         )
 
 
+# ---------------------------------------------------------------------------
+# The curves panel
+
+#: the panel's name; its URI is ``@threshold-lab/optimal_confidence/<name>``
+PANEL_NAME = "confidence_curves"
+
+#: the class selector's value for all classes pooled
+_ALL = "__all__"
+
+#: plot size in pixels (the App collapses plots without one)
+_PLOT_WIDTH, _PLOT_HEIGHT = 560, 340
+
+#: a few recently loaded results, keyed by dataset, run key and timestamp,
+#: so that clicks do not read the stored result again
+_CACHE: dict[tuple, object] = {}
+_CACHE_SIZE = 4
+
+
+def _load_result(dataset, run_key):
+    info = dataset.get_run_info(run_key)
+    key = (dataset._doc.id, run_key, str(info.timestamp))
+    result = _CACHE.get(key)
+    if result is None:
+        result = load_optimal_confidence(dataset, run_key)
+        while len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = result
+    return result
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.4g}"
+
+
+def _view_name(pred_field: str, threshold: float) -> str:
+    """A saved view's name: the field and the exact threshold."""
+    return f"{pred_field}@{float(threshold)!r}"
+
+
+def _save_view_once(dataset, name: str, view) -> tuple[str, bool]:
+    """Saves ``view`` under ``name``, or under ``name (2)``, ``name (3)``...
+    when a different view holds the name (or its slug). Never overwrites.
+
+    Returns:
+        ``(name, created)``: ``created`` is False when a saved view of that
+        name family already holds exactly this view
+    """
+    stages = view._serialize(include_uuids=False)
+    existing = dataset.list_saved_views()
+    slugs = {fou.to_slug(n) for n in existing}
+    candidate, i = name, 1
+    while candidate in existing or fou.to_slug(candidate) in slugs:
+        if candidate in existing:
+            saved = dataset.load_saved_view(candidate)
+            if saved._serialize(include_uuids=False) == stages:
+                return candidate, False
+        i += 1
+        candidate = f"{name} ({i})"
+    dataset.save_view(
+        candidate,
+        view,
+        description="Predictions kept at this confidence threshold "
+        "(saved from the confidence curves panel)",
+    )
+    return candidate, True
+
+
+class ConfidenceCurves(foo.Panel):
+    """Precision, recall and F1 against the confidence threshold of a stored
+    result; a click on a curve shows the predictions kept there.
+
+    State: ``controls.run_key`` and ``controls.class_name`` (the selectors),
+    ``runs``, ``classes``, ``info`` (the result's best point and config),
+    ``layouts`` (plot layouts), ``selected`` (the counts at the threshold
+    last clicked), ``message``. Data: ``plots.threshold`` and ``plots.pr``
+    (the traces, from :func:`optimal_confidence.plots.plotly_figures`).
+    Opening the panel with ``state={"open_run": key}`` shows run ``key``;
+    otherwise it shows the newest run.
+    """
+
+    @property
+    def config(self):
+        return foo.PanelConfig(
+            name=PANEL_NAME,
+            label="Confidence curves",
+            icon="/assets/icon.svg",
+            help_markdown=(
+                "Precision, recall and F1 against the confidence threshold, "
+                "from the results of the `optimal_confidence` operator. "
+                "Click a point to see the predictions kept at that threshold."
+            ),
+            surfaces="grid",
+            # each run from the App opens its own panel (results side by
+            # side); with False the App would bring an open one to the front
+            allow_multiple=True,
+        )
+
+    @property
+    def _operator_uri(self) -> str:
+        return f"{self.plugin_name}/optimal_confidence"
+
+    # -- events -------------------------------------------------------------
+
+    def on_load(self, ctx):
+        state = ctx.panel.state
+        wanted = state.get("open_run") or state.get("controls.run_key")
+        self._show_run(ctx, wanted, runs=list_optimal_confidence_runs(ctx.dataset))
+
+    # No on_change_spaces: with it, the App of FiftyOne 1.22.1 hung as soon
+    # as this panel opened (seen in headless Chromium)
+
+    def on_change_dataset(self, ctx):
+        self._show_run(ctx, None, runs=list_optimal_confidence_runs(ctx.dataset))
+
+    def on_change_run(self, ctx):
+        runs = list_optimal_confidence_runs(ctx.dataset)
+        self._show_run(ctx, ctx.params.get("value"), runs=runs)
+
+    def on_change_class(self, ctx):
+        run_key = ctx.panel.state.get("controls.run_key")
+        if run_key is None:
+            return
+        ctx.panel.state.set("controls.class_name", ctx.params.get("value") or _ALL)
+        result = _load_result(ctx.dataset, run_key)
+        selected = ctx.panel.state.get("selected")
+        t = selected["threshold"] if selected else None
+        update = {}
+        if t is not None:
+            update["selected"] = self._counts_at(ctx, result, t)
+        self._send_curves(ctx, result, t, update)
+
+    def on_click_curve(self, ctx):
+        threshold = _clicked_threshold(ctx.params)
+        if threshold is not None:
+            self._select(ctx, threshold)
+
+    def on_click_best(self, ctx):
+        self._select(ctx, None)
+
+    def on_click_reset(self, ctx):
+        run_key = ctx.panel.state.get("controls.run_key")
+        if run_key is None:
+            return
+        result = _load_result(ctx.dataset, run_key)
+        ctx.ops.set_view(ctx.dataset.load_run_view(run_key))
+        ctx.panel.state.set(
+            {
+                "selected": None,
+                "message": None,
+                "layouts": self._layouts(ctx, result, None),
+            }
+        )
+
+    def on_click_save(self, ctx):
+        run_key = ctx.panel.state.get("controls.run_key")
+        selected = ctx.panel.state.get("selected")
+        if run_key is None or not selected:
+            ctx.panel.state.set(
+                "message", "Click a threshold on a curve first, then save its view."
+            )
+            return
+        result = _load_result(ctx.dataset, run_key)
+        t = selected["threshold"]
+        view = result.view(ctx.dataset.load_run_view(run_key), t)
+        wanted = _view_name(result.config.pred_field, t)
+        name, created = _save_view_once(ctx.dataset, wanted, view)
+        if not created:
+            message = f"This view is already saved as '{name}'; nothing changed."
+        elif name != wanted:
+            message = (
+                f"Saved view '{name}' ('{wanted}' already holds a different "
+                f"view and was left as it was)."
+            )
+        else:
+            message = f"Saved view '{name}'."
+        ctx.panel.state.set("message", message)
+        ctx.ops.notify(message, variant="success" if created else "info")
+
+    def on_click_run(self, ctx):
+        ctx.prompt(self._operator_uri, on_success=self.on_run_success)
+
+    def on_run_success(self, ctx):
+        result = ctx.params.get("result")
+        key = result.get("run_key") if isinstance(result, dict) else None
+        runs = list_optimal_confidence_runs(ctx.dataset)
+        if key in runs:
+            self._show_run(ctx, key, runs=runs)
+        else:
+            # a delegated run: its result appears once it has run
+            self._show_run(ctx, ctx.panel.state.get("controls.run_key"), runs=runs)
+            ctx.panel.state.set(
+                "message",
+                "The sweep was scheduled; its result appears here once it has "
+                "run (`fiftyone delegated launch`).",
+            )
+
+    # -- helpers ------------------------------------------------------------
+
+    def _show_run(self, ctx, run_key, *, runs):
+        """Shows run ``run_key`` (if it is not one of ``runs``: the newest)
+        with all classes and no threshold selected."""
+        if run_key not in runs:
+            run_key = runs[0] if runs else None
+        update = {
+            "runs": runs,
+            "open_run": None,
+            "controls.run_key": run_key,
+            "controls.class_name": _ALL,
+            "selected": None,
+            "message": None,
+            "info": None,
+            "classes": [],
+            "layouts": {},
+        }
+        if run_key is None:
+            ctx.panel.state.set(update)
+            ctx.panel.data.set({"plots.threshold": [], "plots.pr": []})
+            return
+        result = _load_result(ctx.dataset, run_key)
+        c = result.config
+        update["classes"] = result.classes
+        update["info"] = {
+            **result.metrics(),
+            "pred_field": c.pred_field,
+            "gt_field": c.gt_field,
+            "iou": c.iou,
+            "classwise": c.classwise,
+            "num_samples": c.num_samples,
+            "exact": c.num_thresholds is None,
+        }
+        self._send_curves(ctx, result, None, update)
+
+    def _figures(self, ctx, result, selected):
+        name = ctx.panel.state.get("controls.class_name") or _ALL
+        return plotly_figures(
+            result,
+            classes=None if name == _ALL else name,
+            selected=selected,
+            width=_PLOT_WIDTH,
+            height=_PLOT_HEIGHT,
+        )
+
+    def _layouts(self, ctx, result, selected):
+        figs = self._figures(ctx, result, selected)
+        return {k: fig["layout"] for k, fig in figs.items()}
+
+    def _send_curves(self, ctx, result, selected, update=None):
+        figs = self._figures(ctx, result, selected)
+        ctx.panel.data.set(
+            {
+                "plots.threshold": figs["threshold"]["data"],
+                "plots.pr": figs["pr"]["data"],
+            }
+        )
+        layouts = {k: fig["layout"] for k, fig in figs.items()}
+        ctx.panel.state.set({**(update or {}), "layouts": layouts})
+
+    def _select(self, ctx, threshold):
+        """Sets the App's view to the run's target with the predictions kept
+        at ``threshold`` (default: the best one) and shows their counts."""
+        run_key = ctx.panel.state.get("controls.run_key")
+        if run_key is None:
+            return
+        result = _load_result(ctx.dataset, run_key)
+        if threshold is None:
+            threshold = result.best_threshold
+        target = ctx.dataset.load_run_view(run_key)
+        ctx.ops.set_view(result.view(target, threshold))
+        ctx.panel.state.set(
+            {
+                "selected": self._counts_at(ctx, result, threshold),
+                "message": None,
+                "layouts": self._layouts(ctx, result, threshold),
+            }
+        )
+
+    def _counts_at(self, ctx, result, threshold) -> dict:
+        """The counts at ``threshold`` of the classes shown, exact at any
+        threshold (also between the swept ones)."""
+        name = ctx.panel.state.get("controls.class_name") or _ALL
+        if name == _ALL:
+            counts = result.counts_at(threshold)
+        else:
+            counts = count_at(
+                result.records.restrict_to_class(name), np.array([threshold])
+            )
+        tp, fp, fn = (int(x[0]) for x in counts)
+        return {
+            "threshold": float(threshold),
+            "tp": tp,
+            "fp": fp,
+            "fn": fn,
+            "precision": tp / (tp + fp) if tp + fp else 0.0,
+            "recall": tp / (tp + fn) if tp + fn else 0.0,
+            "f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0,
+            # NaN (no confidence) is never kept
+            "kept": int((result.records.pred_conf >= threshold).sum()),
+            "total": int(result.records.num_preds),
+            "scope": "all classes" if name == _ALL else name,
+        }
+
+    # -- layout -------------------------------------------------------------
+
+    def render(self, ctx):
+        panel = types.Object()
+        state = ctx.panel.state
+        runs = state.get("runs") or []
+
+        if not runs:
+            panel.md(
+                "### No results yet\n\n"
+                "This dataset has no stored result of the "
+                "`optimal_confidence` operator. Run it on a predictions field "
+                "and its precision, recall and F1 curves show here.",
+                name="empty",
+            )
+            panel.btn(
+                "run_operator",
+                label="Find the optimal confidence threshold",
+                icon="play_arrow",
+                variant="contained",
+                on_click=self.on_click_run,
+            )
+            return types.Property(
+                panel,
+                view=types.GridView(
+                    orientation="vertical", align_x="center", align_y="center", gap=2
+                ),
+            )
+
+        controls = panel.h_stack("controls", align_y="center", gap=2)
+        run_choices = types.DropdownView(label="Result")
+        for key in runs:
+            run_choices.add_choice(key, label=key)
+        controls.enum(
+            "run_key",
+            run_choices.values(),
+            label="Result",
+            view=run_choices,
+            on_change=self.on_change_run,
+        )
+        class_choices = types.DropdownView(label="Classes")
+        class_choices.add_choice(_ALL, label="All classes")
+        for name in state.get("classes") or []:
+            class_choices.add_choice(name, label=name)
+        controls.enum(
+            "class_name",
+            class_choices.values(),
+            default=_ALL,
+            label="Classes",
+            view=class_choices,
+            on_change=self.on_change_class,
+        )
+        controls.btn(
+            "run_operator",
+            label="New sweep",
+            icon="add",
+            variant="outlined",
+            on_click=self.on_click_run,
+        )
+
+        info = state.get("info")
+        if info:
+            panel.md(_summary_markdown(info), name="summary")
+
+        panel.md(_selection_markdown(state.get("selected")), name="selection")
+        actions = panel.h_stack("actions", gap=2, align_x="left")
+        actions.btn(
+            "show_best",
+            label="Show the best threshold",
+            icon="star",
+            variant="outlined",
+            on_click=self.on_click_best,
+        )
+        actions.btn(
+            "save_view",
+            label="Save this view",
+            icon="bookmark_add",
+            variant="outlined",
+            disabled=not state.get("selected"),
+            on_click=self.on_click_save,
+        )
+        actions.btn(
+            "reset_view",
+            label="Show all predictions",
+            icon="restart_alt",
+            variant="outlined",
+            on_click=self.on_click_reset,
+        )
+        message = state.get("message")
+        if message:
+            panel.md(message, name="message_text")
+
+        layouts = state.get("layouts") or {}
+        # one above the other: side by side they overflow a half-width panel
+        plots = panel.v_stack("plots", gap=1, align_x="left")
+        for name in ("threshold", "pr"):
+            plots.plot(
+                name,
+                layout=layouts.get(name, {}),
+                config={"displayModeBar": False},
+                on_click=self.on_click_curve,
+                width=_PLOT_WIDTH,
+                height=_PLOT_HEIGHT,
+            )
+
+        return types.Property(
+            panel, view=types.GridView(orientation="vertical", gap=2, padding=2)
+        )
+
+
+def _clicked_threshold(params) -> float | None:
+    """The threshold of a clicked point: every trace carries its thresholds
+    in ``ids``; the threshold plot's ``x`` is the threshold too."""
+    point_id = params.get("id")
+    if point_id is not None:
+        try:
+            return float(point_id)
+        except (TypeError, ValueError):
+            pass
+    path = params.get("path") or ""
+    x = params.get("x")
+    if path.endswith("threshold") and isinstance(x, (int, float)):
+        return float(x)
+    return None
+
+
+def _summary_markdown(info) -> str:
+    scope = "classwise" if info["classwise"] else "any class"
+    mode = "exact sweep" if info["exact"] else "grid"
+    return (
+        f"**Best threshold {_fmt(info['best_threshold'])}** "
+        f"({info['objective']}): F1 {info['best_f1']:.3f}, precision "
+        f"{info['precision']:.3f}, recall {info['recall']:.3f}, "
+        f"TP {info['tp']}, FP {info['fp']}, FN {info['fn']}  \n"
+        f"`{info['pred_field']}` vs `{info['gt_field']}`, IoU {info['iou']:g}, "
+        f"{scope}, {info['num_samples']} samples, {info['num_thresholds']} "
+        f"thresholds ({mode})"
+    )
+
+
+def _selection_markdown(selected) -> str:
+    if not selected:
+        return (
+            "_Click a point on a curve to show the predictions kept at that "
+            "threshold._"
+        )
+    s = selected
+    everything = s["scope"] == "all classes"
+    return (
+        f"**At threshold {_fmt(s['threshold'])}** ({s['scope']}): precision "
+        f"{s['precision']:.3f}, recall {s['recall']:.3f}, F1 {s['f1']:.3f}, "
+        f"TP {s['tp']}, FP {s['fp']}, FN {s['fn']}; {s['kept']} of "
+        f"{s['total']} predictions kept{'' if everything else ' (all classes)'}"
+    )
+
+
 def register(p):
     p.register(OptimalConfidence)
+    p.register(ConfidenceCurves)

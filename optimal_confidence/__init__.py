@@ -24,6 +24,7 @@ _EXPORTS = {
     "MatchRecords": ".sweep",
     "Counts": ".sweep",
     "make_demo_dataset": ".demo",
+    "plot_curves": ".plots",
 }
 
 __all__ = sorted(_EXPORTS)

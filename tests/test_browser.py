@@ -1,0 +1,284 @@
+"""The App in a real browser: the operator's form, its output, the curves
+panel, a click on a curve.
+
+Starts the App on loopback in a subprocess (with the tests' plugins directory
+and database) and drives Debian's Chromium with Playwright. Screenshots go to
+``tests/artifacts/``. There is no skip: if the browser cannot start, the test
+fails.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from fiftyone import ViewField as F
+
+from optimal_confidence import compute_optimal_confidence
+from optimal_confidence.demo import make_demo_dataset
+
+pytestmark = pytest.mark.browser
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ARTIFACTS = os.path.join(HERE, "artifacts")
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+NAME = "oc-browser"
+
+# Serves the App until killed; prints READY once the server answers
+_APP_SCRIPT = """
+import sys
+import fiftyone as fo
+session = fo.launch_app(
+    fo.load_dataset(sys.argv[1]), port=int(sys.argv[2]), address="127.0.0.1",
+    remote=True,
+)
+print("READY", flush=True)
+session.wait(-1)
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for_http(url: str, proc: subprocess.Popen, log_path: str, timeout: float = 120) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            with open(log_path) as f:
+                raise RuntimeError(f"The App exited with {proc.returncode}:\n{f.read()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    with open(log_path) as f:
+        raise RuntimeError(f"The App did not answer at {url} in {timeout} s:\n{f.read()[-3000:]}")
+
+
+@pytest.fixture(scope="module")
+def browser_dataset(tmp_path_factory):
+    # persistent: the App runs in another process
+    ds = make_demo_dataset(
+        NAME,
+        num_samples=30,
+        seed=3,
+        images_dir=str(tmp_path_factory.mktemp("images")),
+        overwrite=True,
+        persistent=True,
+    )
+    yield ds
+    ds.delete()
+
+
+@pytest.fixture(scope="module")
+def app_url(browser_dataset):
+    """The URL of an App serving ``browser_dataset`` on loopback."""
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    port = _free_port()
+    log_path = os.path.join(ARTIFACTS, "app.log")
+    env = dict(
+        os.environ,  # the tests' FIFTYONE_PLUGINS_DIR and database name
+        # the sidebar shows label counts only without query performance mode
+        FIFTYONE_APP_ENABLE_QUERY_PERFORMANCE="false",
+        FIFTYONE_APP_DEFAULT_QUERY_PERFORMANCE="false",
+    )
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _APP_SCRIPT, browser_dataset.name, str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        _wait_for_http(url, proc, log_path)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _shot(page, name: str) -> None:
+    page.screenshot(path=os.path.join(ARTIFACTS, name))
+
+
+def _dismiss_popup(page, wait: float = 0) -> None:
+    """Closes the App's "Explore Enterprise" popup, which covers the page."""
+    button = page.get_by_role("button", name="Dismiss")
+    try:
+        button.first.wait_for(timeout=wait * 1000 if wait else 1)
+    except Exception:
+        return
+    if button.first.is_visible():
+        button.first.click()
+
+
+def _label_count(page) -> int:
+    """The number of predictions the App's sidebar shows for the view."""
+    count = page.locator(
+        "[data-cy='sidebar-field-container-predictions'] [data-cy^='entry-count']"
+    ).first
+    count.wait_for(timeout=30_000)
+    text = count.inner_text()
+    numbers = [int(n.replace(",", "")) for n in re.findall(r"[\d,]+", text)]
+    assert numbers, f"No count in {text!r}"
+    return numbers[0]
+
+
+def _wait_until(predicate, timeout: float, what: str):
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        try:
+            last = predicate()
+            if last:
+                return last
+        except Exception as e:  # the page is still updating
+            last = e
+        time.sleep(0.25)
+    raise AssertionError(f"Timed out waiting for {what}; last: {last!r}")
+
+
+def test_operator_panel_and_click_in_the_app(browser_dataset, app_url, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    ds = browser_dataset
+    expected = compute_optimal_confidence(ds, "predictions")
+    num_preds = ds.count("predictions.detections")
+
+    with sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1600, "height": 1000},
+        )
+        errors = []
+        try:
+            page = context.new_page()
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("crash", lambda: errors.append("the page crashed"))
+            page.set_default_timeout(60_000)
+            expect.set_options(timeout=60_000)
+
+            page.goto(f"{app_url}/datasets/{ds.name}")
+            page.get_by_text(f"{len(ds)} samples").wait_for()
+            _dismiss_popup(page, wait=5)
+            # the sidebar shows a field's count once the field is expanded
+            page.locator("[data-cy='sidebar-field-arrow-enabled-predictions']").click()
+            before = _label_count(page)
+            assert before == num_preds
+            _shot(page, "01-app.png")
+
+            # the operator browser, the form, Execute
+            _dismiss_popup(page)
+            page.keyboard.press("`")
+            page.keyboard.type("optimal")
+            page.get_by_text("Find the optimal confidence threshold").first.click()
+            execute = page.get_by_role("button", name="Execute")
+            page.get_by_text("Predictions field").wait_for()
+            expect(execute).to_be_enabled()  # the form resolved its defaults
+            page.wait_for_timeout(1_000)
+            _shot(page, "02-operator-form.png")
+            execute.click()
+
+            # the output: the best threshold
+            page.get_by_text("Best threshold:").wait_for()
+            output = page.get_by_text("Best threshold:").locator("xpath=..").inner_text()
+            shown = float(re.search(r"Best threshold:\s*([-\d.e]+)", output).group(1))
+            assert shown == pytest.approx(expected.best_threshold)
+            _shot(page, "03-operator-output.png")
+            page.get_by_role("button", name="Close").click()
+
+            # the panel opened on the new run, with drawn curves
+            panel = page.locator(".js-plotly-plot")
+            _wait_until(lambda: panel.count() == 2, 60, "the panel's two plots")
+            line = panel.first.locator(".scatterlayer .trace path.js-line").first
+            _wait_until(
+                lambda: len(line.get_attribute("d") or "") > 50, 60, "a drawn curve"
+            )
+            page.get_by_text(
+                re.compile(r"Best threshold " + re.escape(f"{expected.best_threshold:.4g}"))
+            ).wait_for()
+            assert page.get_by_text("optimal_confidence", exact=True).count() >= 1
+            _shot(page, "04-panel.png")
+
+            # click a point of the threshold plot, right of the best one:
+            # fewer predictions are kept
+            drag = panel.first.locator(".nsewdrag").first
+            box = drag.bounding_box()
+            x, y = box["x"] + box["width"] * 0.8, box["y"] + box["height"] * 0.5
+            page.mouse.move(x, y)
+            page.mouse.click(x, y)
+            selection = page.get_by_text(re.compile(r"\d+ of \d+ predictions kept"))
+            selection.wait_for()
+            text = selection.inner_text()
+            t = float(re.search(r"At threshold ([-\d.e]+)", text).group(1))
+            kept, total = (
+                int(n) for n in re.search(r"(\d+) of (\d+) predictions kept", text).groups()
+            )
+            assert total == num_preds and kept < total
+
+            # the App's view: the predictions kept there, all samples
+            after = _wait_until(
+                lambda: (c := _label_count(page)) != before and c, 60,
+                "the sidebar's prediction count to change",
+            )
+            assert after == kept
+            assert page.get_by_text(f"{len(ds)} samples").count() >= 1
+            # the panel shows 4 significant digits of the threshold clicked
+            exact = expected.thresholds[abs(expected.thresholds - t).argmin()]
+            assert kept == ds.filter_labels(
+                "predictions", F("confidence") >= exact, only_matches=False
+            ).count("predictions.detections")
+            page.wait_for_timeout(3_000)  # the grid reloads its images
+            _shot(page, "05-after-click.png")
+
+            # save the view: once, under the field and the threshold
+            page.get_by_role("button", name="Save this view").click()
+            page.get_by_text(re.compile(r"Saved view 'predictions@")).first.wait_for()
+            ds.reload()  # the App's process saved it
+            saved = [v for v in ds.list_saved_views() if v.startswith("predictions@")]
+            assert len(saved) == 1
+            assert ds.load_saved_view(saved[0]).count("predictions.detections") == kept
+
+            # a new sweep from the panel's button shows in that panel
+            page.get_by_role("button", name="New sweep").click()
+            execute = page.get_by_role("button", name="Execute")
+            expect(execute).to_be_enabled()
+            execute.click()
+            page.get_by_text("Stored as run:").wait_for()
+            page.get_by_role("button", name="Close").click()
+            page.get_by_text("optimal_confidence_2", exact=True).wait_for()
+            assert panel.count() == 2  # still one panel
+            _shot(page, "06-new-sweep-from-panel.png")
+        finally:
+            context.close()
+
+    assert errors == []

@@ -15,17 +15,46 @@ import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
 from .optimal_confidence.api import (
+    UnattainableTargetError,
     compute_optimal_confidence,
     list_optimal_confidence_runs,
     load_optimal_confidence,
     suggest_run_key,
 )
 from .optimal_confidence.matching import SUPPORTED_LABEL_TYPES
+from .optimal_confidence.objectives import Objective
 from .optimal_confidence.plots import plotly_figures
 from .optimal_confidence.sweep import count_at
 
 #: the params the operator reads, with their API defaults
-_DEFAULTS = dict(iou=0.5, classwise=True, overwrite=False)
+_DEFAULTS = dict(
+    iou=0.5,
+    classwise=True,
+    overwrite=False,
+    objective="f1",
+    beta=1.0,
+    fp_cost=1.0,
+    fn_cost=1.0,
+    average="micro",
+    per_class=False,
+    min_support=1,
+    max_lost=0.05,
+    ci_level=0.95,
+)
+
+#: the objective dropdown: value, label, description
+_OBJECTIVES = [
+    ("f1", "Best F1", "The threshold with the highest F1"),
+    ("fbeta", "Best F-beta", "F-beta: beta > 1 favours recall, < 1 precision"),
+    ("precision", "Precision target", "The most recall with precision >= target"),
+    ("recall", "Recall target", "The most precision with recall >= target"),
+    ("cost", "Lowest cost", "The least FP cost x FP + FN cost x FN"),
+    (
+        "accuracy",
+        "Accuracy target (escalation)",
+        "The lowest threshold whose kept answers reach the target accuracy",
+    ),
+]
 
 
 def _label_fields(view) -> dict[str, type]:
@@ -74,6 +103,24 @@ def _invalid(prop, message: str) -> None:
     prop.error_message = message
 
 
+def _objective_kwargs(params, api_names=False) -> dict:
+    """The objective's settings from the form's params; ``api_names`` gives
+    the keyword names of compute_optimal_confidence."""
+    p = {k: params.get(k) for k in _DEFAULTS}
+    name = params.get("objective") or _DEFAULTS["objective"]
+    kwargs = dict(
+        beta=params.get("beta") or _DEFAULTS["beta"],
+        target=params.get("target") if name in ("precision", "recall", "accuracy") else None,
+        fp_cost=_DEFAULTS["fp_cost"] if p["fp_cost"] is None else p["fp_cost"],
+        fn_cost=_DEFAULTS["fn_cost"] if p["fn_cost"] is None else p["fn_cost"],
+        average=params.get("average") or _DEFAULTS["average"],
+        per_class=bool(params.get("per_class", _DEFAULTS["per_class"])),
+        min_support=params.get("min_support") or _DEFAULTS["min_support"],
+    )
+    kwargs["objective" if api_names else "name"] = name
+    return kwargs
+
+
 class OptimalConfidence(foo.Operator):
     @property
     def config(self):
@@ -82,7 +129,8 @@ class OptimalConfidence(foo.Operator):
             label="Find the optimal confidence threshold",
             description=(
                 "Sweep the confidence threshold of a prediction field and "
-                "find the one with the best F1"
+                "find the best one: F1, a precision or recall target, costs, "
+                "per class, with a review band and intervals"
             ),
             icon="/assets/icon.svg",
             dynamic=True,
@@ -92,7 +140,24 @@ class OptimalConfidence(foo.Operator):
 
     def resolve_input(self, ctx):
         inputs = types.Object()
-        inputs.view_target(ctx)
+        # After a click in the curves panel the App's view filters the
+        # predictions: sweeping it would sweep only the kept ones. Default to
+        # the dataset then; the user can still pick the current view
+        filtered = any(
+            isinstance(stage, fo.core.stages.FilterLabels)
+            for stage in getattr(ctx.view, "_stages", [])
+        )
+        inputs.view_target(
+            ctx,
+            action_description="Sweep",
+            default_target="DATASET" if filtered else None,
+            current_view_description=(
+                "Sweep the current view. It filters labels: only the "
+                "predictions it keeps are swept"
+                if filtered
+                else None
+            ),
+        )
         target = ctx.target_view()
 
         fields = _label_fields(target)
@@ -159,33 +224,79 @@ class OptimalConfidence(foo.Operator):
         else:
             self._check_data(ctx, target, pred_field, pred_prop)
 
+        label_type = fields.get(pred_field)
+        is_classification = label_type is not None and issubclass(
+            label_type, fo.Classification
+        )
+        if is_classification:
+            self._classification_inputs(ctx, inputs, target, gt_field)
         self._thresholds_inputs(ctx, inputs)
-        self._matching_inputs(ctx, inputs)
+        if not is_classification:
+            self._matching_inputs(ctx, inputs, pred_field, gt_field)
+        self._objective_inputs(ctx, inputs)
+        self._extra_inputs(ctx, inputs, is_classification)
         self._run_key_inputs(ctx, inputs)
 
         return types.Property(inputs, view=types.View(label=self.config.label))
 
     @staticmethod
     def _check_data(ctx, target, pred_field, pred_prop) -> None:
-        if len(target) == 0:
+        """Existence checks that stop at the first hit, so that the form
+        stays quick on large datasets (it is resolved on every change)."""
+        from fiftyone import ViewField as F
+
+        if len(target.limit(1)) == 0:
             _invalid(pred_prop, "The chosen target has no samples")
             return
         label_type = target._get_label_field_type(pred_field)
-        path = f"{pred_field}.{label_type._LABEL_LIST_FIELD}"
-        num_preds, num_scored = target.aggregate(
-            [fo.Count(path), fo.Count(f"{path}.confidence")]
-        )
-        if num_preds == 0:
+        if issubclass(label_type, fo.Classification):
+            has_preds = target.exists(pred_field)
+        else:
+            path = f"{pred_field}.{label_type._LABEL_LIST_FIELD}"
+            field = path[len("frames.") :] if _is_frames(path) else path
+            expr = F(field).length() > 0
+            has_preds = (
+                target.match_frames(expr) if _is_frames(path) else target.match(expr)
+            )
+        if len(has_preds.limit(1)) == 0:
             _invalid(
                 pred_prop,
                 f"'{pred_field}' has no predictions in the chosen target",
             )
-        elif num_scored == 0:
+            return
+        scored = target.filter_labels(
+            pred_field, F("confidence") >= float("-inf"), only_matches=True
+        )
+        if len(scored.limit(1)) == 0:
             _invalid(
                 pred_prop,
-                f"None of the {num_preds} predictions in '{pred_field}' has "
-                f"a confidence; the sweep needs confidences",
+                f"None of the predictions in '{pred_field}' has a "
+                f"confidence; the sweep needs confidences",
             )
+
+    @staticmethod
+    def _classification_inputs(ctx, inputs, target, gt_field) -> None:
+        labels = sorted(l for l in target.distinct(f"{gt_field}.label") if l)
+        view = types.DropdownView()
+        view.add_choice(
+            "",
+            label="None: multiclass, escalate uncertain answers",
+        )
+        for label in labels:
+            view.add_choice(label, label=label)
+        inputs.enum(
+            "positive_label",
+            view.values(),
+            default="",
+            required=False,
+            label="Positive label",
+            description=(
+                "For a yes/no question, the positive class: P/R/F1 of "
+                "'positive' against the threshold. Empty: answers below the "
+                "threshold go to a person (coverage and accuracy)"
+            ),
+            view=view,
+        )
 
     @staticmethod
     def _thresholds_inputs(ctx, inputs) -> None:
@@ -231,7 +342,7 @@ class OptimalConfidence(foo.Operator):
             _invalid(num, "The number of thresholds must be at least 1, or empty")
 
     @staticmethod
-    def _matching_inputs(ctx, inputs) -> None:
+    def _matching_inputs(ctx, inputs, pred_field, gt_field) -> None:
         iou = inputs.float(
             "iou",
             default=_DEFAULTS["iou"],
@@ -254,6 +365,152 @@ class OptimalConfidence(foo.Operator):
                 "match, and a match across labels counts as FP and FN)"
             ),
         )
+        keys = []
+        for key in ctx.dataset.list_evaluations():
+            cfg = ctx.dataset.get_evaluation_info(key).config
+            if (
+                getattr(cfg, "type", None) == "detection"
+                and getattr(cfg, "pred_field", None) == pred_field
+                and getattr(cfg, "gt_field", None) == gt_field
+            ):
+                keys.append(key)
+        if keys:
+            view = types.DropdownView()
+            view.add_choice("", label="None: match now")
+            for key in keys:
+                view.add_choice(key, label=key)
+            inputs.enum(
+                "eval_key",
+                view.values(),
+                default="",
+                required=False,
+                label="Reuse an evaluation",
+                description=(
+                    "Read the matches of an evaluation you already ran "
+                    "instead of matching again (its IoU and classwise "
+                    "setting are used)"
+                ),
+                view=view,
+            )
+
+    @staticmethod
+    def _objective_inputs(ctx, inputs) -> None:
+        inputs.view(
+            "objective_header",
+            types.Header(
+                label="Objective",
+                description="What the best threshold is best at",
+                divider=True,
+            ),
+        )
+        view = types.DropdownView()
+        for value, label, description in _OBJECTIVES:
+            view.add_choice(value, label=label, description=description)
+        obj_prop = inputs.enum(
+            "objective",
+            view.values(),
+            default=_DEFAULTS["objective"],
+            required=False,
+            label="Objective",
+            view=view,
+        )
+        p = ctx.params
+        name = p.get("objective") or _DEFAULTS["objective"]
+        props = {}
+        if name == "fbeta":
+            props["beta"] = inputs.float(
+                "beta", default=_DEFAULTS["beta"], label="Beta",
+                description="2 counts recall twice as much as precision",
+            )
+        if name in ("precision", "recall", "accuracy"):
+            props["target"] = inputs.float(
+                "target", label="Target", required=True,
+                description=f"The least {'precision' if name == 'accuracy' else name} "
+                "to reach, in (0, 1], for example 0.95",
+            )
+        if name == "cost":
+            props["fp_cost"] = inputs.float(
+                "fp_cost", default=_DEFAULTS["fp_cost"], label="Cost of a false positive"
+            )
+            props["fn_cost"] = inputs.float(
+                "fn_cost", default=_DEFAULTS["fn_cost"], label="Cost of a false negative"
+            )
+        avg = types.RadioGroup(orientation="horizontal")
+        avg.add_choice("micro", label="Pool all classes (micro)")
+        avg.add_choice("macro", label="Average per class (macro)")
+        props["average"] = inputs.enum(
+            "average", avg.values(), default=_DEFAULTS["average"],
+            label="Averaging", view=avg,
+        )
+        props["per_class"] = inputs.bool(
+            "per_class", default=_DEFAULTS["per_class"],
+            label="A threshold per class",
+            description="Also choose each class's own threshold by this objective",
+        )
+        if p.get("per_class"):
+            props["min_support"] = inputs.int(
+                "min_support", default=_DEFAULTS["min_support"], min=1,
+                label="Minimum support",
+                description="Classes with fewer ground truth objects keep the global threshold",
+            )
+        try:
+            objective = Objective(**_objective_kwargs(p))
+        except ValueError as e:
+            message = str(e)
+            field = next(
+                (k for k in ("target", "beta", "fp_cost", "fn_cost", "min_support") if k in message),
+                None,
+            )
+            _invalid(props.get(field, obj_prop), message)
+            return
+        if objective.per_class and not p.get("classwise", _DEFAULTS["classwise"]):
+            _invalid(
+                props["per_class"],
+                "A threshold per class needs Classwise on: with cross-label "
+                "matches one class's threshold changes another's matches",
+            )
+
+    @staticmethod
+    def _extra_inputs(ctx, inputs, is_classification) -> None:
+        inputs.view(
+            "extras_header",
+            types.Header(
+                label="How certain, and a review band",
+                description="Optional",
+                divider=True,
+            ),
+        )
+        boot = inputs.int(
+            "n_bootstrap", label="Bootstrap resamples", min=1,
+            description=(
+                "Resample the images this many times (e.g. 1000) for an "
+                "interval of the threshold and the objective; empty: none"
+            ),
+        )
+        inputs.int("seed", label="Seed", description="For reproducible intervals")
+        n = ctx.params.get("n_bootstrap")
+        if n is not None and n < 1:
+            _invalid(boot, "The number of resamples must be at least 1, or empty")
+        band = inputs.float(
+            "review_precision", label="Review band: precision to accept",
+            description=(
+                "Accept predictions automatically where their precision "
+                "reaches this (e.g. 0.95), review the uncertain ones; empty: "
+                "no band"
+            ),
+        )
+        lost = inputs.float(
+            "max_lost", default=_DEFAULTS["max_lost"],
+            label="Review band: true detections that may be dropped",
+            description="The share of true detections the dropped predictions may hold",
+        )
+        inputs.float("review_cost", label="Review band: cost per review (optional)")
+        rp = ctx.params.get("review_precision")
+        if rp is not None and not 0 < rp <= 1:
+            _invalid(band, f"The precision must be in (0, 1]; got {rp}")
+        ml = ctx.params.get("max_lost", _DEFAULTS["max_lost"])
+        if ml is not None and not 0 <= ml <= 1:
+            _invalid(lost, f"The share must be in [0, 1]; got {ml}")
 
     @staticmethod
     def _run_key_inputs(ctx, inputs) -> None:
@@ -305,8 +562,29 @@ class OptimalConfidence(foo.Operator):
             num_thresholds=params.get("num_thresholds"),
             run_key=params.get("run_key") or suggest_run_key(ctx.dataset),
             overwrite=params.get("overwrite", _DEFAULTS["overwrite"]),
+            eval_key=params.get("eval_key") or None,
+            positive_label=params.get("positive_label") or None,
+            n_bootstrap=params.get("n_bootstrap"),
+            seed=params.get("seed"),
             progress=fou.report_progress(_progress, dt=1.0),
+            **_objective_kwargs(params, api_names=True),
         )
+        out = result.metrics()
+        out["summary"] = result.report(num_rows=0) + (
+            "\n\n" + result.class_report() if result.objective.per_class else ""
+        )
+        if params.get("review_precision") is not None:
+            try:
+                band = result.review_band(
+                    params["review_precision"],
+                    params.get("max_lost", _DEFAULTS["max_lost"]),
+                    review_cost=params.get("review_cost"),
+                )
+            except ValueError as e:
+                out["review_band_summary"] = f"No review band: {e}"
+            else:
+                out["review_band"] = band.to_dict()
+                out["review_band_summary"] = band.summary()
         # Run from the App (immediate): open a panel on the new result (a new
         # one: the App would only bring an open panel to the front, showing
         # its old run). A run started from a panel shows there instead (its
@@ -319,7 +597,7 @@ class OptimalConfidence(foo.Operator):
                 layout="horizontal",
                 state={"open_run": result.run_key},
             )
-        return result.metrics()
+        return out
 
     def resolve_output(self, ctx):
         outputs = types.Object()
@@ -332,6 +610,11 @@ class OptimalConfidence(foo.Operator):
         outputs.int("fn", label="False negatives")
         outputs.int("num_thresholds", label="Thresholds evaluated")
         outputs.str("run_key", label="Stored as run")
+        outputs.str("objective", label="Objective")
+        outputs.float("score", label="Objective at the best threshold")
+        outputs.str("summary", label="Summary", view=types.CodeView(language="text"))
+        if ctx.results and ctx.results.get("review_band_summary"):
+            outputs.str("review_band_summary", label="Review band", view=types.MarkdownView())
         return types.Property(
             outputs, view=types.View(label="Optimal confidence threshold")
         )

@@ -118,7 +118,9 @@ def test_execute_operator_returns_numbers_and_stores_the_run(op_dataset):
     ).result
     try:
         expected = compute_optimal_confidence(op_dataset, "predictions", iou=0.6)
+        summary = result.pop("summary")
         assert result == {**expected.metrics(), "run_key": "from_operator"}
+        assert f"Best threshold {expected.best_threshold:.3f}" in summary
         assert type(result["tp"]) is int and type(result["best_f1"]) is float
         stored = load_optimal_confidence(op_dataset, "from_operator")
         assert stored.best_threshold == result["best_threshold"]
@@ -176,3 +178,123 @@ def test_delegated_execution(op_dataset):
     finally:
         op_dataset.reload()
         op_dataset.delete_run("delegated")
+
+
+OBJECTIVE_FORM_ERRORS = [
+    (dict(objective="precision"), "target", "needs a target"),
+    (dict(objective="recall", target=1.5), "target", "target must be in (0, 1]"),
+    (dict(objective="fbeta", beta=-1), "beta", "beta must be"),
+    (dict(objective="cost", fp_cost=0, fn_cost=0), "fp_cost", "cannot both be 0"),
+    (dict(per_class=True, classwise=False), "per_class", "needs Classwise on"),
+    (dict(n_bootstrap=0), "n_bootstrap", "at least 1"),
+    (dict(review_precision=1.5), "review_precision", "in (0, 1]"),
+    (dict(max_lost=2), "max_lost", "in [0, 1]"),
+]
+
+
+@pytest.mark.parametrize("params, field, message", OBJECTIVE_FORM_ERRORS)
+def test_form_checks_objective_and_extras(op_dataset, params, field, message):
+    props = _form(op_dataset, {"pred_field": "predictions", **params})
+    invalid = {k: p.error_message for k, p in props.items() if p.invalid}
+    assert field in invalid, invalid
+    assert message in invalid[field]
+
+
+def test_form_shows_what_the_objective_needs(op_dataset):
+    assert "target" not in _form(op_dataset, {"pred_field": "predictions"})
+    props = _form(op_dataset, {"pred_field": "predictions", "objective": "precision", "target": 0.6})
+    assert "target" in props and not any(p.invalid for p in props.values())
+    props = _form(op_dataset, {"pred_field": "predictions", "objective": "cost"})
+    assert {"fp_cost", "fn_cost"} <= set(props)
+    assert "min_support" in _form(op_dataset, {"pred_field": "predictions", "per_class": True})
+
+
+def test_form_defaults_to_the_dataset_after_a_click_filtered_the_view(op_dataset):
+    from fiftyone import ViewField as F
+
+    clicked = op_dataset.filter_labels("predictions", F("confidence") >= 0.8, only_matches=False)
+    props = _form(op_dataset, {"pred_field": "predictions"}, view=clicked)
+    assert props["view_target"].default == "DATASET"
+    props = _form(op_dataset, {"pred_field": "predictions"}, view=op_dataset.limit(5))
+    assert props["view_target"].default != "DATASET"
+
+
+def test_form_offers_an_evaluation_to_reuse(op_dataset):
+    assert "eval_key" not in _form(op_dataset, {"pred_field": "predictions"})
+    op_dataset.evaluate_detections("predictions", gt_field="ground_truth", eval_key="oc_user")
+    try:
+        props = _form(op_dataset, {"pred_field": "predictions"})
+        assert "oc_user" in props["eval_key"].type.values
+        out = foo.execute_operator(
+            URI,
+            ctx=dict(view=op_dataset.view(), params=dict(pred_field="predictions", eval_key="oc_user", run_key="reused")),
+        ).result
+        stored = load_optimal_confidence(op_dataset, "reused")
+        assert stored.config.method == "eval_key:oc_user"
+        assert out["best_threshold"] == compute_optimal_confidence(op_dataset, "predictions").best_threshold
+    finally:
+        op_dataset.delete_evaluation("oc_user")
+        if "reused" in op_dataset.list_runs():
+            op_dataset.delete_run("reused")
+
+
+def test_execute_with_objective_per_class_bootstrap_and_band(op_dataset):
+    params = dict(
+        pred_field="predictions", objective="recall", target=0.5, per_class=True,
+        n_bootstrap=50, seed=2, review_precision=0.5, max_lost=0.1, run_key="full",
+    )
+    try:
+        out = foo.execute_operator(URI, ctx=dict(view=op_dataset.view(), params=params)).result
+        expected = compute_optimal_confidence(
+            op_dataset, "predictions", objective="recall", target=0.5, per_class=True,
+            n_bootstrap=50, seed=2,
+        )
+        assert out["objective"] == "precision at recall >= 0.5"
+        assert out["best_threshold"] == expected.best_threshold
+        assert out["class_thresholds"] == expected.class_thresholds
+        assert out["threshold_ci"] == list(expected.threshold_ci)
+        band = expected.review_band(0.5, 0.1)
+        assert out["review_band"] == band.to_dict()
+        assert out["review_band_summary"] == band.summary()
+        assert "Per-class thresholds" in out["summary"]
+        assert load_optimal_confidence(op_dataset, "full").objective == expected.objective
+    finally:
+        if "full" in op_dataset.list_runs():
+            op_dataset.delete_run("full")
+
+
+def test_unattainable_target_fails_with_the_reason_and_stores_nothing(op_dataset):
+    before = snapshot(op_dataset)
+    with pytest.raises(Exception, match="No threshold reaches recall >= 0.99"):
+        foo.execute_operator(
+            URI,
+            ctx=dict(view=op_dataset.view(), params=dict(pred_field="predictions", objective="recall", target=0.99)),
+        ).raise_exceptions()
+    assert snapshot(op_dataset) == before
+
+
+def test_classification_fields_in_the_form_and_the_run():
+    import fiftyone as fo
+
+    ds = fo.Dataset("oc-op-classification")
+    try:
+        for i in range(20):
+            truth = "yes" if i % 3 else "no"
+            label = truth if i % 4 else ("no" if truth == "yes" else "yes")
+            ds.add_sample(fo.Sample(
+                filepath=f"/nonexistent/{i}.jpg",
+                gt=fo.Classification(label=truth),
+                pred=fo.Classification(label=label, confidence=0.5 + i / 50),
+            ))
+        props = _form(ds, {"gt_field": "gt", "pred_field": "pred"})
+        assert props["positive_label"].type.values == ["", "no", "yes"]
+        assert "iou" not in props
+        assert not any(p.invalid for p in props.values())
+        out = foo.execute_operator(
+            URI, ctx=dict(view=ds.view(), params=dict(gt_field="gt", pred_field="pred", positive_label="yes")),
+        ).result
+        expected = compute_optimal_confidence(ds, "pred", "gt", positive_label="yes")
+        assert out["best_threshold"] == expected.best_threshold
+        assert (out["tp"], out["fp"], out["fn"]) == (expected.best_tp, expected.best_fp, expected.best_fn)
+    finally:
+        ds.delete()

@@ -18,7 +18,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 .PHONY: demo test install chromium clean
 
 demo: $(STAMP)
-	$(PY) -m optimal_confidence --demo
+	$(PY) -m optimal_confidence --demo --plot demo_output/curves.png
 
 test: $(STAMP) chromium
 	cd tests && ../$(PY) -m pytest

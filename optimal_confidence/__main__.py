@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Sequence
 
@@ -119,6 +120,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--save-run", metavar="KEY", help="store the result as a run")
     p.add_argument("--overwrite", action="store_true", help="replace an existing run KEY")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument(
+        "--plot", metavar="PNG",
+        help="also write the curves (P/R/F1 against the threshold, and the "
+        "PR curve) to this PNG file",
+    )
     p.add_argument("--rows", type=int, default=5, help="table rows around the best (default: 5)")
     p.add_argument(
         "--demo-samples", type=int, default=200, help="size of the demo dataset (default: 200)"
@@ -136,6 +142,21 @@ def _log_to_stderr() -> None:
         for handler in logger.handlers:
             if getattr(handler, "stream", None) is sys.stdout:
                 handler.setStream(sys.stderr)
+
+
+def _write_plot(result, path: str, band) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .plots import plot_curves
+
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fig = plot_curves(result)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
 
 
 def _select(dataset, view_name: str | None, tag: str | None):
@@ -297,6 +318,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         if args.save_run:
             print(f"\nStored as run '{args.save_run}' on dataset '{dataset.name}'")
+    if args.plot:
+        _write_plot(result, args.plot, band)
+        if not args.json:
+            print(f"\nCurves written to {os.path.abspath(args.plot)}")
     if at is not None and at["failed"]:
         print(
             f"check failed at threshold {args.at:g}: " + "; ".join(at["failed"]),

@@ -217,3 +217,12 @@ def test_bootstrap_review_band_and_held_out_check(random_dataset, capsys):
         assert code == 2 and "No sample has the tag 'oc_nope'" in err
     finally:
         random_dataset.untag_samples(["oc_tune", "oc_check"])
+
+
+def test_plot_writes_a_png(random_dataset, capsys, tmp_path):
+    path = tmp_path / "out" / "curves.png"
+    code, out, err = _run(capsys, "--dataset", random_dataset.name, "--plot", str(path))
+    assert code == 0, err
+    assert f"Curves written to {path}" in out
+    with open(path, "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"

@@ -181,25 +181,15 @@ def _select(dataset, view_name: str | None, tag: str | None):
 
 def _at(result, t: float, args: argparse.Namespace) -> dict:
     """The exact metrics at threshold ``t`` and the ``--min-*`` checks."""
-    from .sweep import precision_recall_f1
-
-    c = result.counts_at(t)
-    p, r, f1 = (float(x[0]) for x in precision_recall_f1(c))
-    values = {"precision": p, "recall": r, "f1": f1}
+    values = result.point(t)
+    del values["score"]
     failed = [
         f"{name} {values[name]:.4f} < {bound:g}"
         for name in ("f1", "precision", "recall")
         if (bound := getattr(args, f"min_{name}")) is not None
         and values[name] < bound
     ]
-    return {
-        "threshold": t,
-        **values,
-        "tp": int(c.tp[0]),
-        "fp": int(c.fp[0]),
-        "fn": int(c.fn[0]),
-        "failed": failed,
-    }
+    return {"threshold": t, **values, "failed": failed}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

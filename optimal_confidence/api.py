@@ -464,7 +464,6 @@ class OptimalConfidenceResult:
         """
         t = np.array([float(threshold)])
         c = count_at(self.records, t)
-        p, r, f1 = (float(x[0]) for x in precision_recall_f1(c))
         o = self.objective
         if o.name == "cost":
             score = o.fp_cost * int(c.fp[0]) + o.fn_cost * int(c.fn[0])
@@ -480,15 +479,7 @@ class OptimalConfidenceResult:
             m = _metrics(c, class_counts, o)
             key = {"precision": "recall", "recall": "precision", "accuracy": "precision"}
             score = m[key.get(o.name, "fbeta")][0]
-        return {
-            "score": float(score),
-            "precision": p,
-            "recall": r,
-            "f1": f1,
-            "tp": int(c.tp[0]),
-            "fp": int(c.fp[0]),
-            "fn": int(c.fn[0]),
-        }
+        return {"score": float(score), **_point(c)}
 
     def check_on(self, samples: foc.SampleCollection) -> HeldOutCheck:
         """Checks the chosen threshold on other images: sweeps ``samples``
@@ -781,17 +772,8 @@ class OptimalConfidenceResult:
             out["score_ci"] = list(u.score_ci)
             out["ci_level"] = u.level
         if self.objective.per_class:
-            c = self.operating_counts()
-            p, r, f1 = (float(x[0]) for x in precision_recall_f1(c))
             out["class_thresholds"] = self.class_thresholds
-            out["operating_point"] = {
-                "precision": p,
-                "recall": r,
-                "f1": f1,
-                "tp": int(c.tp[0]),
-                "fp": int(c.fp[0]),
-                "fn": int(c.fn[0]),
-            }
+            out["operating_point"] = _point(self.operating_counts())
         return out
 
     def report(self, num_rows: int = 5) -> str:
@@ -1460,6 +1442,20 @@ def _check_objective(objective: Objective, classwise: bool) -> None:
             "different labels can match, one class's threshold changes "
             "another class's matches"
         )
+
+
+def _point(counts: Counts) -> dict[str, float]:
+    """Precision, recall, F1 and the counts of one-element ``counts``, as
+    plain numbers."""
+    p, r, f1 = (float(x[0]) for x in precision_recall_f1(counts))
+    return {
+        "precision": p,
+        "recall": r,
+        "f1": f1,
+        "tp": int(counts.tp[0]),
+        "fp": int(counts.fp[0]),
+        "fn": int(counts.fn[0]),
+    }
 
 
 def _present_classes(records: MatchRecords) -> list[str]:

@@ -23,7 +23,13 @@ from .optimal_confidence.api import (
 )
 from .optimal_confidence.matching import SUPPORTED_LABEL_TYPES
 from .optimal_confidence.objectives import Objective
-from .optimal_confidence.plots import plotly_figures
+from .optimal_confidence.plots import (
+    OPERATING_POINT_ID,
+    format_score,
+    operating_point,
+    plotly_figures,
+)
+from .optimal_confidence.review import ReviewBand
 from .optimal_confidence.sweep import count_at
 
 #: the params the operator reads, with their API defaults
@@ -573,6 +579,7 @@ class OptimalConfidence(foo.Operator):
         out["summary"] = result.report(num_rows=0) + (
             "\n\n" + result.class_report() if result.objective.per_class else ""
         )
+        out["summary_markdown"] = f"```\n{out['summary']}\n```"
         if params.get("review_precision") is not None:
             try:
                 band = result.review_band(
@@ -611,8 +618,10 @@ class OptimalConfidence(foo.Operator):
         outputs.int("num_thresholds", label="Thresholds evaluated")
         outputs.str("run_key", label="Stored as run")
         outputs.str("objective", label="Objective")
-        outputs.float("score", label="Objective at the best threshold")
-        outputs.str("summary", label="Summary", view=types.CodeView(language="text"))
+        outputs.float("score", label="Objective value")
+        # a fenced block renders as plain preformatted text (CodeView would
+        # load an editor from a CDN)
+        outputs.str("summary_markdown", label="Summary", view=types.MarkdownView())
         if ctx.results and ctx.results.get("review_band_summary"):
             outputs.str("review_band_summary", label="Review band", view=types.MarkdownView())
         return types.Property(
@@ -629,7 +638,10 @@ PANEL_NAME = "confidence_curves"
 #: the class selector's value for all classes pooled
 _ALL = "__all__"
 
-#: plot size in pixels (the App collapses plots without one)
+#: plot size in pixels (the App collapses plots without one). The view
+#: gets them as CSS strings: the App of FiftyOne 1.22 reads a bare number
+#: as a percentage of the panel (capped at 100%), which made each plot's box
+#: as tall as the whole panel
 _PLOT_WIDTH, _PLOT_HEIGHT = 560, 340
 
 #: a few recently loaded results, keyed by dataset, run key and timestamp,
@@ -659,7 +671,16 @@ def _view_name(pred_field: str, threshold: float) -> str:
     return f"{pred_field}@{float(threshold)!r}"
 
 
-def _save_view_once(dataset, name: str, view) -> tuple[str, bool]:
+def _save_view_once(
+    dataset,
+    name: str,
+    view,
+    *,
+    description: str = (
+        "Predictions kept at this confidence threshold (saved from the "
+        "confidence curves panel)"
+    ),
+) -> tuple[str, bool]:
     """Saves ``view`` under ``name``, or under ``name (2)``, ``name (3)``...
     when a different view holds the name (or its slug). Never overwrites.
 
@@ -678,26 +699,65 @@ def _save_view_once(dataset, name: str, view) -> tuple[str, bool]:
                 return candidate, False
         i += 1
         candidate = f"{name} ({i})"
-    dataset.save_view(
-        candidate,
-        view,
-        description="Predictions kept at this confidence threshold "
-        "(saved from the confidence curves panel)",
-    )
+    dataset.save_view(candidate, view, description=description)
     return candidate, True
+
+
+def _message(text: str | None, *, at: str | None = None) -> dict:
+    """The state of the panel's message: ``text``, shown at the top, or
+    under the per-class table (``at="per_class"``) or the review band
+    (``at="band"``), where the button that caused it is."""
+    return {"message": text, "message_at": at}
+
+
+def _save_message(wanted: str, name: str, created: bool) -> str:
+    if not created:
+        return f"This view is already saved as '{name}'; nothing changed."
+    if name != wanted:
+        return (
+            f"Saved view '{name}' ('{wanted}' already holds a different "
+            f"view and was left as it was)."
+        )
+    return f"Saved view '{name}'."
+
+
+def _jsonable(value):
+    """``value`` with every non-finite float as None: the App parses panel
+    state as strict JSON, where ``NaN`` is an error."""
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
 
 
 class ConfidenceCurves(foo.Panel):
     """Precision, recall and F1 against the confidence threshold of a stored
-    result; a click on a curve shows the predictions kept there.
+    result (for a multiclass classifier: accuracy and coverage), with the
+    point the result's objective chose; a click on a curve shows the
+    predictions kept there.
+
+    With per-class thresholds, a table of them and buttons that show or
+    save the per-class view; for classwise results, a human-review band
+    found from a precision target and a bound on the true positives lost,
+    shaded on the plot; with bootstrap intervals, the interval of the
+    threshold in words and shaded.
 
     State: ``controls.run_key`` and ``controls.class_name`` (the selectors),
-    ``runs``, ``classes``, ``info`` (the result's best point and config),
-    ``layouts`` (plot layouts), ``selected`` (the counts at the threshold
-    last clicked), ``message``. Data: ``plots.threshold`` and ``plots.pr``
-    (the traces, from :func:`optimal_confidence.plots.plotly_figures`).
-    Opening the panel with ``state={"open_run": key}`` shows run ``key``;
-    otherwise it shows the newest run.
+    ``runs``, ``classes``, ``info`` (the result's best point, objective,
+    intervals and config), ``class_table`` (one row per class) and
+    ``operating`` (the totals of the per-class thresholds), ``band_inputs``
+    (``precision``, ``max_lost``, ``review_cost``), ``band`` (the band
+    found, with its ``summary``) or ``band_error``, ``layouts`` (plot
+    layouts), ``selected`` (the counts at the threshold last clicked),
+    ``message`` and ``message_at`` (where it shows). Data: ``plots.threshold`` and ``plots.pr`` (the traces,
+    from :func:`optimal_confidence.plots.plotly_figures`). Opening the
+    panel with ``state={"open_run": key}`` shows run ``key``; otherwise it
+    shows the newest run.
     """
 
     @property
@@ -752,6 +812,9 @@ class ConfidenceCurves(foo.Panel):
         self._send_curves(ctx, result, t, update)
 
     def on_click_curve(self, ctx):
+        if ctx.params.get("id") == OPERATING_POINT_ID:
+            self.on_click_per_class_view(ctx)
+            return
         threshold = _clicked_threshold(ctx.params)
         if threshold is not None:
             self._select(ctx, threshold)
@@ -768,7 +831,7 @@ class ConfidenceCurves(foo.Panel):
         ctx.panel.state.set(
             {
                 "selected": None,
-                "message": None,
+                **_message(None),
                 "layouts": self._layouts(ctx, result, None),
             }
         )
@@ -778,7 +841,7 @@ class ConfidenceCurves(foo.Panel):
         selected = ctx.panel.state.get("selected")
         if run_key is None or not selected:
             ctx.panel.state.set(
-                "message", "Click a threshold on a curve first, then save its view."
+                _message("Click a threshold on a curve first, then save its view.")
             )
             return
         result = _load_result(ctx.dataset, run_key)
@@ -786,17 +849,103 @@ class ConfidenceCurves(foo.Panel):
         view = result.view(ctx.dataset.load_run_view(run_key), t)
         wanted = _view_name(result.config.pred_field, t)
         name, created = _save_view_once(ctx.dataset, wanted, view)
-        if not created:
-            message = f"This view is already saved as '{name}'; nothing changed."
-        elif name != wanted:
-            message = (
-                f"Saved view '{name}' ('{wanted}' already holds a different "
-                f"view and was left as it was)."
-            )
-        else:
-            message = f"Saved view '{name}'."
-        ctx.panel.state.set("message", message)
+        message = _save_message(wanted, name, created)
+        ctx.panel.state.set(_message(message))
         ctx.ops.notify(message, variant="success" if created else "info")
+
+    def on_click_per_class_view(self, ctx):
+        """Sets the App's view to the run's target with each class's
+        predictions kept at its own threshold."""
+        run_key = ctx.panel.state.get("controls.run_key")
+        if run_key is None:
+            return
+        result = _load_result(ctx.dataset, run_key)
+        if not result.objective.per_class:
+            return
+        ctx.ops.set_view(result.view(ctx.dataset.load_run_view(run_key)))
+        op = operating_point(result)
+        ctx.panel.state.set(
+            {
+                "selected": None,
+                **_message(
+                    f"Showing each class at its own threshold: "
+                    f"{op['tp'] + op['fp']} of {result.records.num_preds} "
+                    f"predictions kept.",
+                    at="per_class",
+                ),
+                "layouts": self._layouts(ctx, result, None),
+            }
+        )
+
+    def on_click_save_per_class(self, ctx):
+        """Saves the per-class view as ``<pred_field>@per-class`` (or
+        ``... (2)`` when that name holds another view)."""
+        run_key = ctx.panel.state.get("controls.run_key")
+        if run_key is None:
+            return
+        result = _load_result(ctx.dataset, run_key)
+        if not result.objective.per_class:
+            return
+        view = result.view(ctx.dataset.load_run_view(run_key))
+        wanted = f"{result.config.pred_field}@per-class"
+        name, created = _save_view_once(
+            ctx.dataset,
+            wanted,
+            view,
+            description=(
+                f"Each class's predictions kept at its own threshold "
+                f"({result.objective.label}, run '{run_key}'; saved from the "
+                f"confidence curves panel)"
+            ),
+        )
+        message = _save_message(wanted, name, created)
+        ctx.panel.state.set(_message(message, at="per_class"))
+        ctx.ops.notify(message, variant="success" if created else "info")
+
+    def on_click_band(self, ctx):
+        """Finds the review band for the targets typed in the panel."""
+        run_key = ctx.panel.state.get("controls.run_key")
+        if run_key is None:
+            return
+        result = _load_result(ctx.dataset, run_key)
+        inputs = {**_BAND_DEFAULTS, **(ctx.panel.state.get("band_inputs") or {})}
+        band, error = None, None
+        try:
+            found = result.review_band(
+                _band_number(inputs, "precision"),
+                _band_number(inputs, "max_lost"),
+                review_cost=_band_number(inputs, "review_cost", optional=True),
+            )
+        except ValueError as e:  # also UnattainableTargetError
+            error = str(e)
+        else:
+            band = _jsonable({**found.to_dict(), "summary": found.summary()})
+        ctx.panel.state.set({"band": band, "band_error": error})
+        selected = ctx.panel.state.get("selected")
+        t = selected["threshold"] if selected else None
+        ctx.panel.state.set("layouts", self._layouts(ctx, result, t))
+
+    def on_click_review_view(self, ctx):
+        """Sets the App's view to the images with predictions to review,
+        showing only those predictions (``t_low <= confidence < t_high``)."""
+        run_key = ctx.panel.state.get("controls.run_key")
+        band = ctx.panel.state.get("band")
+        if run_key is None or not band:
+            return
+        result = _load_result(ctx.dataset, run_key)
+        target = ctx.dataset.load_run_view(run_key)
+        ctx.ops.set_view(_review_view(result, target, band["t_low"], band["t_high"]))
+        ctx.panel.state.set(
+            {
+                "selected": None,
+                **_message(
+                    f"Showing the {band['review']} predictions to review on "
+                    f"{band['review_images']} images (confidence in "
+                    f"[{_fmt(band['t_low'])}, {_fmt(band['t_high'])})).",
+                    at="band",
+                ),
+            }
+        )
 
     def on_click_run(self, ctx):
         ctx.prompt(self._operator_uri, on_success=self.on_run_success)
@@ -811,9 +960,10 @@ class ConfidenceCurves(foo.Panel):
             # a delegated run: its result appears once it has run
             self._show_run(ctx, ctx.panel.state.get("controls.run_key"), runs=runs)
             ctx.panel.state.set(
-                "message",
-                "The sweep was scheduled; its result appears here once it has "
-                "run (`fiftyone delegated launch`).",
+                _message(
+                    "The sweep was scheduled; its result appears here once it "
+                    "has run (`fiftyone delegated launch`)."
+                )
             )
 
     # -- helpers ------------------------------------------------------------
@@ -829,11 +979,17 @@ class ConfidenceCurves(foo.Panel):
             "controls.run_key": run_key,
             "controls.class_name": _ALL,
             "selected": None,
-            "message": None,
+            **_message(None),
             "info": None,
             "classes": [],
+            "class_table": [],
+            "operating": None,
+            "band": None,
+            "band_error": None,
             "layouts": {},
         }
+        if not ctx.panel.state.get("band_inputs"):
+            update["band_inputs"] = dict(_BAND_DEFAULTS)
         if run_key is None:
             ctx.panel.state.set(update)
             ctx.panel.data.set({"plots.threshold": [], "plots.pr": []})
@@ -841,23 +997,20 @@ class ConfidenceCurves(foo.Panel):
         result = _load_result(ctx.dataset, run_key)
         c = result.config
         update["classes"] = result.classes
-        update["info"] = {
-            **result.metrics(),
-            "pred_field": c.pred_field,
-            "gt_field": c.gt_field,
-            "iou": c.iou,
-            "classwise": c.classwise,
-            "num_samples": c.num_samples,
-            "exact": c.num_thresholds is None,
-        }
+        update["info"] = _jsonable(_run_info(result))
+        if result.objective.per_class:
+            update["class_table"] = _jsonable(_class_rows(result))
+            update["operating"] = _jsonable(operating_point(result))
         self._send_curves(ctx, result, None, update)
 
     def _figures(self, ctx, result, selected):
         name = ctx.panel.state.get("controls.class_name") or _ALL
+        band = ctx.panel.state.get("band")
         return plotly_figures(
             result,
             classes=None if name == _ALL else name,
             selected=selected,
+            band=_band_object(band) if band else None,
             width=_PLOT_WIDTH,
             height=_PLOT_HEIGHT,
         )
@@ -891,7 +1044,7 @@ class ConfidenceCurves(foo.Panel):
         ctx.panel.state.set(
             {
                 "selected": self._counts_at(ctx, result, threshold),
-                "message": None,
+                **_message(None),
                 "layouts": self._layouts(ctx, result, threshold),
             }
         )
@@ -908,6 +1061,7 @@ class ConfidenceCurves(foo.Panel):
             )
         tp, fp, fn = (int(x[0]) for x in counts)
         return {
+            "task": result.config.task,
             "threshold": float(threshold),
             "tp": tp,
             "fp": fp,
@@ -984,6 +1138,8 @@ class ConfidenceCurves(foo.Panel):
         info = state.get("info")
         if info:
             panel.md(_summary_markdown(info), name="summary")
+            if info.get("ci"):
+                panel.md(_ci_markdown(info), name="ci_text")
 
         panel.md(_selection_markdown(state.get("selected")), name="selection")
         actions = panel.h_stack("actions", gap=2, align_x="left")
@@ -1010,7 +1166,7 @@ class ConfidenceCurves(foo.Panel):
             on_click=self.on_click_reset,
         )
         message = state.get("message")
-        if message:
+        if message and not state.get("message_at"):
             panel.md(message, name="message_text")
 
         layouts = state.get("layouts") or {}
@@ -1022,13 +1178,104 @@ class ConfidenceCurves(foo.Panel):
                 layout=layouts.get(name, {}),
                 config={"displayModeBar": False},
                 on_click=self.on_click_curve,
-                width=_PLOT_WIDTH,
-                height=_PLOT_HEIGHT,
+                width=f"{_PLOT_WIDTH}px",
+                height=f"{_PLOT_HEIGHT}px",
             )
+
+        if info and state.get("class_table"):
+            self._render_per_class(panel, state)
+        if info:
+            self._render_band(panel, state, info)
 
         return types.Property(
             panel, view=types.GridView(orientation="vertical", gap=2, padding=2)
         )
+
+    def _render_per_class(self, panel, state) -> None:
+        # a markdown table: it renders in the App as it reads here, and the
+        # rows are plain state (``class_table``) for anything else
+        panel.md(
+            _class_table_markdown(
+                state.get("class_table"),
+                state.get("operating"),
+                state.get("info.minimize"),
+            ),
+            name="class_table_text",
+        )
+        row = panel.h_stack("per_class_actions", gap=2, align_x="left")
+        row.btn(
+            "per_class_view",
+            label="Show the per-class view",
+            icon="tune",
+            variant="outlined",
+            on_click=self.on_click_per_class_view,
+        )
+        row.btn(
+            "save_per_class",
+            label="Save the per-class view",
+            icon="bookmark_add",
+            variant="outlined",
+            on_click=self.on_click_save_per_class,
+        )
+        if state.get("message") and state.get("message_at") == "per_class":
+            panel.md(state.get("message"), name="per_class_message")
+
+    def _render_band(self, panel, state, info) -> None:
+        words = _BAND_WORDS[info["task"]]
+        if not info["classwise"]:
+            panel.md(
+                "**Review band**: needs a classwise result (with matches "
+                "across labels, reviewing one prediction changes others' "
+                "matches).",
+                name="band_header",
+            )
+            return
+        panel.md(
+            f"**Review band**: accept {words['items']} at or above a high "
+            f"threshold, drop those below a low one, and send the ones in "
+            f"between to a person.",
+            name="band_header",
+        )
+        row = panel.h_stack("band_inputs", gap=2, align_y="center")
+        row.float(
+            "precision",
+            default=_BAND_DEFAULTS["precision"],
+            label=words["precision"],
+            min=0,
+            max=1,
+        )
+        row.float(
+            "max_lost",
+            default=_BAND_DEFAULTS["max_lost"],
+            label=words["max_lost"],
+            min=0,
+            max=1,
+        )
+        row.float("review_cost", label="Cost per review (optional)", min=0)
+        row.btn(
+            "find_band",
+            label="Find the band",
+            icon="tune",
+            variant="contained",
+            on_click=self.on_click_band,
+        )
+        band = state.get("band")
+        error = state.get("band_error")
+        if error:
+            panel.md(f"_No band:_ {error}", name="band_text")
+        elif band:
+            panel.md(band["summary"], name="band_text")
+        if band:
+            panel.btn(
+                "review_view",
+                label=f"Show the {band['review']} predictions to review",
+                icon="visibility",
+                variant="outlined",
+                disabled=not band["review"],
+                on_click=self.on_click_review_view,
+            )
+        if state.get("message") and state.get("message_at") == "band":
+            panel.md(state.get("message"), name="band_message")
 
 
 def _clicked_threshold(params) -> float | None:
@@ -1048,17 +1295,70 @@ def _clicked_threshold(params) -> float | None:
 
 
 def _summary_markdown(info) -> str:
-    scope = "classwise" if info["classwise"] else "any class"
+    t = _fmt(info["best_threshold"])
+    if info["objective_name"] == "accuracy":
+        chosen = f"as the {info['objective']}"
+    else:
+        chosen = (
+            f"by {info['objective']} = "
+            f"{format_score(info['score'], info['minimize'])}"
+        )
     mode = "exact sweep" if info["exact"] else "grid"
+    fields = f"`{info['pred_field']}` vs `{info['gt_field']}`"
+    if info["task"] == "multiclass":
+        return (
+            f"**Answer automatically at confidence >= {t}: accuracy "
+            f"{info['precision']:.3f}, {info['escalated']:.1%} escalated** "
+            f"({info['total'] - info['kept']} of {info['total']} images to a "
+            f"person), chosen {chosen}  \n"
+            f"{fields}, multiclass with escalation, {info['num_samples']} "
+            f"samples, {info['num_thresholds']} thresholds ({mode})"
+        )
+    if info["task"] == "binary":
+        setting = f"positive label `{info['positive_label']}`"
+    else:
+        scope = "classwise" if info["classwise"] else "any class"
+        setting = f"IoU {info['iou']:g}, {scope}"
     return (
-        f"**Best threshold {_fmt(info['best_threshold'])}** "
-        f"({info['objective']}): F1 {info['best_f1']:.3f}, precision "
-        f"{info['precision']:.3f}, recall {info['recall']:.3f}, "
+        f"**Best threshold {t}** {chosen}: F1 {info['best_f1']:.3f}, "
+        f"precision {info['precision']:.3f}, recall {info['recall']:.3f}, "
         f"TP {info['tp']}, FP {info['fp']}, FN {info['fn']}  \n"
-        f"`{info['pred_field']}` vs `{info['gt_field']}`, IoU {info['iou']:g}, "
-        f"{scope}, {info['num_samples']} samples, {info['num_thresholds']} "
-        f"thresholds ({mode})"
+        f"{fields}, {setting}, {info['num_samples']} samples, "
+        f"{info['num_thresholds']} thresholds ({mode})"
     )
+
+
+def _interval(pair, minimize: bool = False) -> str:
+    if pair is None or any(x is None for x in pair):
+        return "[undefined]"
+    if minimize:
+        return f"[{pair[0]:g}, {pair[1]:g}]"
+    return f"[{pair[0]:.3f}, {pair[1]:.3f}]"
+
+
+def _ci_markdown(info) -> str:
+    """The bootstrap intervals in words: "95% interval of the threshold
+    [a, b]; F1 at t: [c, d]"."""
+    ci = info["ci"]
+    lo, hi = ci["threshold"]
+    threshold = (
+        "undefined (no resample reached the target)"
+        if lo is None
+        else f"[{_fmt(lo)}, {_fmt(hi)}]"
+    )
+    text = (
+        f"{ci['level']:.0%} interval of the threshold {threshold}; "
+        f"{ci['metric']} at {_fmt(info['best_threshold'])}: "
+        f"{_interval(ci['score'], info['minimize'])}"
+    )
+    if ci.get("constraint_metric"):
+        text += f"; {ci['constraint_metric']} there: {_interval(ci['constraint'])}"
+    if ci["unattainable"]:
+        text += (
+            f"; the target was out of reach in {ci['unattainable']:.0%} of "
+            f"the resamples"
+        )
+    return text + f" ({ci['n_bootstrap']} bootstrap resamples of the images)"
 
 
 def _selection_markdown(selected) -> str:
@@ -1069,11 +1369,174 @@ def _selection_markdown(selected) -> str:
         )
     s = selected
     everything = s["scope"] == "all classes"
+    if s.get("task") == "multiclass":
+        return (
+            f"**At threshold {_fmt(s['threshold'])}** ({s['scope']}): "
+            f"accuracy {s['precision']:.3f}, {s['tp']} right and {s['fp']} "
+            f"wrong automatic answers; {s['kept']} of {s['total']} images "
+            f"answered automatically{'' if everything else ' (all classes)'}, "
+            f"{s['total'] - s['kept']} escalated"
+        )
     return (
         f"**At threshold {_fmt(s['threshold'])}** ({s['scope']}): precision "
         f"{s['precision']:.3f}, recall {s['recall']:.3f}, F1 {s['f1']:.3f}, "
         f"TP {s['tp']}, FP {s['fp']}, FN {s['fn']}; {s['kept']} of "
         f"{s['total']} predictions kept{'' if everything else ' (all classes)'}"
+    )
+
+
+#: the metric an objective's bootstrap ``score_ci`` is of, and for a target
+#: objective the metric its ``constraint_ci`` is of
+_CI_METRICS = {
+    "f1": ("F1", None),
+    "precision": ("recall", "precision"),
+    "recall": ("precision", "recall"),
+    "accuracy": ("accuracy", None),
+    "cost": ("cost", None),
+}
+
+
+def _run_info(result) -> dict:
+    """What the summary shows of a result: its metrics, objective, config
+    and intervals (plain values, possibly non-finite: see ``_jsonable``)."""
+    c, o = result.config, result.objective
+    i = result.best_index
+    kept = int(result.tp[i] + result.fp[i])
+    info = {
+        **result.metrics(),
+        "pred_field": c.pred_field,
+        "gt_field": c.gt_field,
+        "iou": c.iou,
+        "classwise": c.classwise,
+        "num_samples": c.num_samples,
+        "exact": c.num_thresholds is None,
+        "task": c.task,
+        "positive_label": c.positive_label,
+        "objective_name": o.name,
+        "minimize": o.minimize,
+        "per_class": o.per_class,
+        "kept": kept,
+        "total": int(result.records.num_preds),
+        "coverage": float(result.coverage[i]),
+        "escalated": 1.0 - float(result.coverage[i]),
+        "ci": None,
+    }
+    u = result.uncertainty
+    if u is not None:
+        metric, constraint = _CI_METRICS.get(o.name, (f"F{o.beta:g}", None))
+        if o.average == "macro" and o.name != "cost":
+            metric += " (macro)"
+            constraint = constraint and f"{constraint} (macro)"
+        info["ci"] = {
+            "level": u.level,
+            "n_bootstrap": u.n_bootstrap,
+            "threshold": list(u.threshold_ci),
+            "score": list(u.score_ci),
+            "constraint": list(u.constraint_ci),
+            "unattainable": u.unattainable,
+            "metric": metric,
+            "constraint_metric": constraint,
+        }
+    return info
+
+
+def _class_rows(result) -> list[dict]:
+    """One row per class of :attr:`OptimalConfidenceResult.class_choices`."""
+    return [
+        {
+            "class": ch.label,
+            "threshold": ch.threshold,
+            "support": ch.support,
+            "score": ch.score,
+            "own": ch.own,
+            "note": "" if ch.own else f"global threshold: {ch.reason}",
+        }
+        for ch in result.class_choices.values()
+    ]
+
+
+def _md_cell(text) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _class_table_markdown(rows, operating, minimize) -> str:
+    lines = [
+        "**Per-class thresholds**",
+        "",
+        "| class | threshold | support | score | note |",
+        "| :-- | --: | --: | --: | :-- |",
+    ]
+    for r in rows:
+        score = "-" if r["score"] is None else format_score(r["score"], minimize)
+        lines.append(
+            f"| {_md_cell(r['class'])} | {_fmt(r['threshold'])} | "
+            f"{r['support']} | {score} | {_md_cell(r['note'])} |"
+        )
+    if operating:
+        o = operating
+        lines += [
+            "",
+            f"All classes at their thresholds: precision {o['precision']:.3f}, "
+            f"recall {o['recall']:.3f}, F1 {o['f1']:.3f}, TP {o['tp']}, "
+            f"FP {o['fp']}, FN {o['fn']}",
+        ]
+    return "\n".join(lines)
+
+
+#: the review band's inputs before the user types any
+_BAND_DEFAULTS = {"precision": 0.9, "max_lost": 0.05, "review_cost": None}
+
+#: how the band's inputs read for each task
+_BAND_WORDS = {
+    "detection": {
+        "items": "predictions",
+        "precision": "Precision of the accepted set",
+        "max_lost": "Max share of true detections lost",
+    },
+    "binary": {
+        "items": "positive answers",
+        "precision": "Precision of the accepted set",
+        "max_lost": "Max share of true positives lost",
+    },
+    "multiclass": {
+        "items": "answers",
+        "precision": "Accuracy of the accepted answers",
+        "max_lost": "Max share of right answers lost",
+    },
+}
+
+
+def _band_number(inputs, name, *, optional=False):
+    value = inputs.get(name)
+    if value is None or value == "":
+        if optional:
+            return None
+        raise ValueError(f"Enter a value for '{name}'")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"'{name}' must be a number; got {value!r}") from None
+
+
+def _band_object(band: dict) -> ReviewBand:
+    """A :class:`ReviewBand` from its state (``to_dict()`` and a summary)."""
+    names = set(ReviewBand.__dataclass_fields__)
+    return ReviewBand(**{k: v for k, v in band.items() if k in names})
+
+
+def _review_view(result, target, t_low: float, t_high: float):
+    """The samples of ``target`` with predictions to review, showing only
+    those: the band ``t_low <= score < t_high`` on the score the result
+    swept (the confidence; for a binary task the positive score, one minus
+    the confidence of a negative answer)."""
+    from fiftyone import ViewField as F
+
+    c = result.config
+    score = F("confidence")
+    if c.task == "binary":
+        score = (F("label") == c.positive_label).if_else(score, 1 - score)
+    return target.filter_labels(
+        c.pred_field, (score >= t_low) & (score < t_high), only_matches=True
     )
 
 

@@ -219,6 +219,10 @@ def test_operator_panel_and_click_in_the_app(browser_dataset, app_url, tmp_path)
             # the panel opened on the new run, with drawn curves
             panel = page.locator(".js-plotly-plot")
             _wait_until(lambda: panel.count() == 2, 60, "the panel's two plots")
+            # one right under the other (with a bare number as its height a
+            # plot's box was as tall as the whole panel)
+            top, below = panel.nth(0).bounding_box(), panel.nth(1).bounding_box()
+            assert 0 <= below["y"] - (top["y"] + top["height"]) < 60
             line = panel.first.locator(".scatterlayer .trace path.js-line").first
             _wait_until(
                 lambda: len(line.get_attribute("d") or "") > 50, 60, "a drawn curve"

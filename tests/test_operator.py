@@ -119,6 +119,7 @@ def test_execute_operator_returns_numbers_and_stores_the_run(op_dataset):
     try:
         expected = compute_optimal_confidence(op_dataset, "predictions", iou=0.6)
         summary = result.pop("summary")
+        assert result.pop("summary_markdown") == f"```\n{summary}\n```"
         assert result == {**expected.metrics(), "run_key": "from_operator"}
         assert f"Best threshold {expected.best_threshold:.3f}" in summary
         assert type(result["tp"]) is int and type(result["best_f1"]) is float

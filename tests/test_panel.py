@@ -4,6 +4,7 @@ the App sends (see docs/DESIGN.md), and the operator opening the panel.
 
 import copy
 
+import numpy as np
 import pydash
 import pytest
 
@@ -15,7 +16,8 @@ from fiftyone.operators.delegated import DelegatedOperationService
 from optimal_confidence import compute_optimal_confidence, load_optimal_confidence
 from optimal_confidence.plots import threshold_id
 
-from helpers import make_random_dataset, snapshot
+from helpers import make_random_dataset, oracle_counts, snapshot
+from test_plots import make_classification_dataset, recount_multiclass
 
 PLUGIN = "@threshold-lab/optimal_confidence"
 PANEL = f"{PLUGIN}/confidence_curves"
@@ -136,9 +138,12 @@ def test_loading_a_run_sends_its_curves(panel_dataset):
     # plots with explicit sizes, their layouts in the state
     for name in ("threshold", "pr"):
         plot = panel.prop(f"plots.{name}")["view"]
-        assert plot["width"] > 200 and plot["height"] > 200
+        # CSS pixels: the App reads a bare number as a percentage of the panel
+        assert plot["width"].endswith("px") and plot["height"].endswith("px")
+        assert int(plot["width"][:-2]) > 200 and int(plot["height"][:-2]) > 200
         assert plot["on_click"] == f"{PANEL}#on_click_curve"
-        assert plot["layout"]["height"] == plot["height"]
+        assert plot["layout"]["height"] == int(plot["height"][:-2])
+        assert plot["layout"]["width"] == int(plot["width"][:-2])
     assert f"Best threshold {newer.best_threshold:.4g}" in panel.prop("summary")["default"]
 
     # choosing the other run in the selector
@@ -298,3 +303,262 @@ def test_operator_opens_the_panel_on_its_new_result(panel_dataset):
     panel.event("on_run_success", result={"id": queued.result["id"]}, original_params={})
     assert panel.state["controls"]["run_key"] == "from_panel"
     assert "scheduled" in panel.state["message"]
+
+
+# ---------------------------------------------------------------------------
+# Objectives, per-class thresholds, the review band, intervals, classification
+
+
+def _shape(panel, name):
+    shapes = panel.state["layouts"]["threshold"]["shapes"]
+    return [s for s in shapes if s["name"] == name]
+
+
+def test_objective_point_and_per_class_table(panel_dataset):
+    target = panel_dataset.skip(2)
+    f1 = compute_optimal_confidence(target, "predictions", progress=False)
+    result = compute_optimal_confidence(
+        target, "predictions", objective="recall", target=0.5, per_class=True,
+        min_support=20, run_key="pc", progress=False,
+    )
+    panel = AppPanel(panel_dataset)
+    panel.event("on_load")
+
+    # the point the objective chose, not the best F1
+    assert result.best_threshold != f1.best_threshold
+    marker = panel.data["plots"]["threshold"][-1]
+    assert marker["name"] == "best precision at recall >= 0.5"
+    assert marker["x"] == [result.best_threshold]
+    assert marker["y"] == [result.best_precision]
+    assert marker["text"][0].startswith(f"precision at recall >= 0.5 = {result.best_score:.3f}")
+    assert [s["x0"] for s in _shape(panel, "best")] == [result.best_threshold]
+    assert [s["y0"] for s in _shape(panel, "target")] == [0.5]
+    summary = panel.prop("summary")["default"]
+    assert (
+        f"Best threshold {result.best_threshold:.4g}** by precision at recall >= 0.5 "
+        f"= {result.best_score:.3f}" in summary
+    )
+
+    # the table: one row per class choice, the fallbacks with their reason
+    choices = result.class_choices
+    assert {ch.own for ch in choices.values()} == {True, False}
+    rows = panel.state["class_table"]
+    assert [
+        (r["class"], r["threshold"], r["support"], r["own"]) for r in rows
+    ] == [(c.label, c.threshold, c.support, c.own) for c in choices.values()]
+    for r, c in zip(rows, choices.values()):
+        assert r["score"] == (None if np.isnan(c.score) else c.score)
+        assert r["note"] == ("" if c.own else f"global threshold: {c.reason}")
+    table = panel.prop("class_table_text")["default"]
+    for c in choices.values():
+        assert f"| {c.label} | {c.threshold:.4g} | {c.support} |" in table
+    # the totals of the per-class operating point, against the oracle on the
+    # per-class view of the run's target
+    per_class_view = result.view(target)
+    tp, fp, fn = oracle_counts(per_class_view, "predictions", "ground_truth", -1e9)
+    op = panel.state["operating"]
+    assert (op["tp"], op["fp"], op["fn"]) == (tp, fp, fn)
+    assert f"TP {tp}, FP {fp}, FN {fn}" in table
+
+    # show the per-class view: the run's target, each class at its threshold
+    panel.event("on_click_per_class_view")
+    (request,) = panel.triggered("set_view")
+    view = _view_of(request, panel_dataset)
+    assert view._serialize(include_uuids=False) == per_class_view._serialize(include_uuids=False)
+    assert len(view) == len(target)
+    kept = view.values("predictions.detections", unwind=True)
+    assert len(kept) == tp + fp
+    for d in kept:
+        assert d.confidence >= result.class_thresholds[d.label]
+    # a click on the per-class point of the PR plot does the same
+    panel.click("pr", "per-class")
+    (request,) = panel.triggered("set_view")
+    assert _view_of(request, panel_dataset).count("predictions.detections") == tp + fp
+
+    # save it: once, under a clear name; another view holding the name is
+    # left alone
+    name = "predictions@per-class"
+    panel_dataset.save_view(name, panel_dataset.limit(2))
+    panel.event("on_click_save_per_class")
+    panel.event("on_click_save_per_class")
+    panel_dataset.reload()
+    assert sorted(panel_dataset.list_saved_views()) == [name, f"{name} (2)"]
+    assert len(panel_dataset.load_saved_view(name)) == 2
+    saved = panel_dataset.load_saved_view(f"{name} (2)")
+    assert saved.count("predictions.detections") == tp + fp
+    assert "already saved" in panel.state["message"]
+    assert "already saved" in panel.prop("per_class_message")["default"]
+    assert "message_text" not in panel.output["type"]["properties"]
+
+
+def test_review_band_is_shaded_and_shows_the_predictions_to_review(panel_dataset):
+    target = panel_dataset.limit(25)
+    result = compute_optimal_confidence(target, "predictions", run_key="r", progress=False)
+    panel = AppPanel(panel_dataset)
+    panel.event("on_load")
+    assert panel.state["band_inputs"] == {"precision": 0.9, "max_lost": 0.05, "review_cost": None}
+    assert panel.prop("band_inputs.precision")["type"]["name"] == "Number"
+
+    # what the user types lands in the state, then the button
+    panel.state["band_inputs"] = {"precision": 0.55, "max_lost": 0.1, "review_cost": 0.25}
+    panel.event("on_click_band")
+    band = result.review_band(0.55, 0.1, review_cost=0.25)
+    assert panel.state["band_error"] is None
+    assert panel.state["band"]["summary"] == band.summary()
+    assert "Expected cost" in panel.prop("band_text")["default"]
+    (rect,) = _shape(panel, "review band")
+    assert (rect["x0"], rect["x1"]) == (band.t_low, band.t_high)
+    assert band.t_low < band.t_high and band.review > 0
+    # the band stays when the class changes
+    panel.event("on_change_class", path="controls.class_name", value=result.classes[0])
+    assert [s["x0"] for s in _shape(panel, "review band")] == [band.t_low]
+
+    panel.event("on_click_review_view")
+    (request,) = panel.triggered("set_view")
+    view = _view_of(request, panel_dataset)
+    confs = view.values("predictions.detections.confidence", unwind=True)
+    assert len(confs) == band.review
+    assert all(band.t_low <= c < band.t_high for c in confs)
+    # only the images with something to review, all of them
+    assert len(view) == band.review_images
+    expected_ids = {
+        d.id
+        for dets in target.values("predictions.detections")
+        for d in (dets or [])
+        if d.confidence is not None and band.t_low <= d.confidence < band.t_high
+    }
+    assert set(view.values("predictions.detections.id", unwind=True)) == expected_ids
+    assert f"{band.review} predictions to review" in panel.prop("band_message")["default"]
+    assert not panel.prop("review_view")["view"]["disabled"]
+
+    # a target no threshold reaches: the message, and no band
+    panel.state["band_inputs"]["precision"] = 0.99
+    panel.event("on_click_band")
+    assert panel.state["band"] is None
+    assert "No threshold reaches precision >= 0.99" in panel.state["band_error"]
+    assert "No threshold reaches precision" in panel.prop("band_text")["default"]
+    assert not _shape(panel, "review band")
+    # a bound out of range
+    panel.state["band_inputs"] = {"precision": 0.55, "max_lost": 2}
+    panel.event("on_click_band")
+    assert "max_lost must be in [0, 1]" in panel.state["band_error"]
+
+
+def test_review_band_needs_a_classwise_result(panel_dataset):
+    compute_optimal_confidence(panel_dataset, "predictions", classwise=False, run_key="any", progress=False)
+    panel = AppPanel(panel_dataset)
+    panel.event("on_load")
+    assert "needs a classwise result" in panel.prop("band_header")["default"]
+    assert "band_inputs" not in panel.output["type"]["properties"]
+
+
+def test_bootstrap_interval_in_words_and_shaded(panel_dataset):
+    result = compute_optimal_confidence(
+        panel_dataset, "predictions", n_bootstrap=200, seed=3, run_key="boot", progress=False
+    )
+    panel = AppPanel(panel_dataset)
+    panel.event("on_load")
+    (lo, hi), (s_lo, s_hi) = result.threshold_ci, result.score_ci
+    assert lo < hi
+    text = panel.prop("ci_text")["default"]
+    assert text.startswith(
+        f"95% interval of the threshold [{lo:.4g}, {hi:.4g}]; F1 at "
+        f"{result.best_threshold:.4g}: [{s_lo:.3f}, {s_hi:.3f}]"
+    )
+    assert "200 bootstrap resamples" in text
+    (rect,) = _shape(panel, "threshold CI")
+    assert (rect["x0"], rect["x1"]) == (lo, hi)
+
+    # a precision target: the interval of the recall there, and of the precision
+    strict = compute_optimal_confidence(
+        panel_dataset, "predictions", objective="precision", target=0.5,
+        n_bootstrap=100, seed=3, run_key="boot_p", progress=False,
+    )
+    panel.event("on_change_run", path="controls.run_key", value="boot_p")
+    text = panel.prop("ci_text")["default"]
+    r_lo, r_hi = strict.score_ci
+    p_lo, p_hi = strict.uncertainty.constraint_ci
+    assert f"; recall at {strict.best_threshold:.4g}: [{r_lo:.3f}, {r_hi:.3f}]" in text
+    assert f"; precision there: [{p_lo:.3f}, {p_hi:.3f}]" in text
+
+    # no interval, no text
+    compute_optimal_confidence(panel_dataset, "predictions", run_key="plain", progress=False)
+    panel.event("on_change_run", path="controls.run_key", value="plain")
+    assert "ci_text" not in panel.output["type"]["properties"]
+    assert not _shape(panel, "threshold CI")
+
+
+@pytest.fixture
+def cls_panel_dataset():
+    ds = make_classification_dataset("oc-panel-classification")
+    yield ds
+    ds.delete()
+
+
+def test_multiclass_panel_says_what_is_answered_and_escalated(cls_panel_dataset):
+    ds = cls_panel_dataset
+    result = compute_optimal_confidence(
+        ds, "animal", "animal_gt", objective="accuracy", target=0.8, run_key="mc",
+        progress=False,
+    )
+    panel = AppPanel(ds)
+    panel.event("on_load")
+    t = result.best_threshold
+    coverage, accuracy = recount_multiclass(ds, t)
+    assert accuracy >= 0.8
+    summary = panel.prop("summary")["default"]
+    assert (
+        f"Answer automatically at confidence >= {t:.4g}: accuracy {accuracy:.3f}, "
+        f"{1 - coverage:.1%} escalated" in summary
+    )
+    curves = panel.data["plots"]["threshold"]
+    assert [c["name"] for c in curves[:2]] == ["Accuracy", "Coverage"]
+    k = curves[1]["x"].index(t)
+    assert curves[1]["y"][k] == pytest.approx(coverage, abs=1e-12)
+    assert panel.data["plots"]["pr"][0]["x"] == curves[1]["y"]
+
+    # a click: the answers given automatically there
+    t2 = float(result.thresholds[len(result.thresholds) // 2])
+    panel.click("threshold", threshold_id(t2))
+    cov2, acc2 = recount_multiclass(ds, t2)
+    selection = panel.prop("selection")["default"]
+    assert f"accuracy {acc2:.3f}" in selection
+    judged = sum(g is not None for g in ds.values("animal_gt"))
+    assert f"{round(cov2 * judged)} of {judged} images answered automatically" in selection
+
+    # the review band of the answers
+    panel.state["band_inputs"] = {"precision": 0.8, "max_lost": 0.2}
+    panel.event("on_click_band")
+    band = result.review_band(0.8, 0.2)
+    assert panel.state["band"]["t_high"] == band.t_high
+    panel.event("on_click_review_view")
+    view = _view_of(panel.triggered("set_view")[0], ds)
+    assert len(view) == band.review
+    assert all(band.t_low <= c < band.t_high for c in view.values("animal.confidence"))
+
+
+def test_binary_review_view_uses_the_positive_score(cls_panel_dataset):
+    ds = cls_panel_dataset
+    result = compute_optimal_confidence(
+        ds, "answer", "answer_gt", positive_label="yes", run_key="yes", progress=False
+    )
+    panel = AppPanel(ds)
+    panel.event("on_load")
+    assert "positive label `yes`" in panel.prop("summary")["default"]
+    panel.state["band_inputs"] = {"precision": 0.8, "max_lost": 0.1}
+    panel.event("on_click_band")
+    band = result.review_band(0.8, 0.1)
+    assert panel.state["band"]["review"] == band.review > 0
+    panel.event("on_click_review_view")
+    view = _view_of(panel.triggered("set_view")[0], ds)
+    # a "no" answer at confidence c has positive score 1 - c
+    expected = [
+        s.id
+        for s, gt, pred in zip(ds, ds.values("answer_gt"), ds.values("answer"))
+        if gt is not None and pred is not None and pred.confidence is not None
+        and band.t_low
+        <= (pred.confidence if pred.label == "yes" else 1 - pred.confidence)
+        < band.t_high
+    ]
+    assert sorted(view.values("id")) == sorted(expected)
+    assert len(expected) == band.review

@@ -52,8 +52,8 @@ def test_plotly_threshold_figure_holds_the_curves_and_the_best_point(result):
     best = _trace(fig, "best F1")
     assert best["x"] == [result.best_threshold] and best["y"] == [result.best_f1]
     assert best["ids"] == [threshold_id(result.best_threshold)]
-    assert best["text"] == [f"best F1: {result.best_threshold:.4g}"]
-    assert best["customdata"][0][4:] == [result.best_tp, result.best_fp, result.best_fn]
+    assert best["text"] == [f"F1 = {result.best_f1:.3f}<br>at t = {result.best_threshold:.4g}"]
+    assert best["customdata"][0][4:7] == [result.best_tp, result.best_fp, result.best_fn]
     # the best threshold also as a vertical line
     assert [s["x0"] for s in fig["layout"]["shapes"]] == [result.best_threshold]
 
@@ -95,7 +95,7 @@ def test_plotly_figures_per_class_and_pooled_classes(result):
     (marker,) = [t for t in fig["data"] if t["mode"] == "markers+text"]
     assert marker["x"] == [result.best_threshold]
     i = result.best_index
-    assert marker["customdata"][0][4:] == [
+    assert marker["customdata"][0][4:7] == [
         int(per_class[label].tp[i]), int(per_class[label].fp[i]), int(per_class[label].fn[i])
     ]
 
@@ -216,3 +216,244 @@ def test_view_on_frames_and_bad_input(video_dataset, random_dataset, result):
         result.view([1, 2, 3])
     with pytest.raises(ValueError, match="has no field 'predictions'"):
         result.view(video_dataset)
+
+
+# ---------------------------------------------------------------------------
+# Objectives, per-class thresholds, review bands, intervals, classification
+
+
+def _shapes(fig, name):
+    return [s for s in fig["layout"]["shapes"] if s["name"] == name]
+
+
+def test_plotly_marks_the_point_of_a_precision_target(result):
+    strict = result.with_objective("precision", target=0.55)
+    # the case worth testing: not the best F1
+    assert strict.best_threshold != result.best_threshold
+    figs = plotly_figures(strict)
+    fig = figs["threshold"]
+    marker = fig["data"][-1]
+    label = "recall at precision >= 0.55"
+    assert marker["name"] == f"best {label}"
+    i = int(np.flatnonzero(strict.thresholds == strict.best_threshold)[0])
+    # the chosen point: the highest recall among thresholds with precision
+    # >= 0.55, found here by a plain scan
+    ok = [k for k in range(len(strict.thresholds)) if strict.precision[k] >= 0.55]
+    scan = max(ok, key=lambda k: (strict.recall[k], strict.precision[k], -k))
+    assert i == scan
+    # on the recall curve (what the objective maximizes), labelled with it
+    assert marker["x"] == [strict.thresholds[scan]]
+    assert marker["y"] == [strict.recall[scan]]
+    assert marker["text"] == [
+        f"{label} = {strict.recall[scan]:.3f}<br>at t = {strict.thresholds[scan]:.4g}"
+    ]
+    assert strict.best_score == strict.recall[scan]
+    (best,) = _shapes(fig, "best")
+    assert best["x0"] == best["x1"] == strict.thresholds[scan]
+    # the target as a horizontal line across the plot
+    (target,) = _shapes(fig, "target")
+    assert (target["y0"], target["y1"], target["xref"]) == (0.55, 0.55, "paper")
+    assert "precision target 0.55" in [a["text"] for a in fig["layout"]["annotations"]]
+    # PR figure: precision is its y
+    pr = figs["pr"]
+    assert pr["data"][1]["x"] == [strict.recall[scan]]
+    assert pr["data"][1]["y"] == [strict.precision[scan]]
+    (pr_target,) = pr["layout"]["shapes"]
+    assert (pr_target["y0"], pr_target["y1"]) == (0.55, 0.55)
+
+
+def test_plotly_recall_target_cost_and_fbeta(result):
+    loose = result.with_objective("recall", target=0.5)
+    figs = plotly_figures(loose)
+    marker = figs["threshold"]["data"][-1]
+    i = loose.best_index
+    # on the precision curve; the target on the recall axis of the PR plot
+    assert marker["y"] == [loose.precision[i]]
+    (target,) = _shapes(figs["threshold"], "target")
+    assert target["y0"] == 0.5
+    (pr_target,) = figs["pr"]["layout"]["shapes"]
+    assert (pr_target["x0"], pr_target["x1"], pr_target["yref"]) == (0.5, 0.5, "paper")
+
+    costly = result.with_objective("cost", fn_cost=3)
+    marker = plotly_figures(costly)["threshold"]["data"][-1]
+    cost = costly.fp + 3 * costly.fn
+    k = int(np.argmin(cost))
+    assert marker["x"] == [costly.thresholds[k]]
+    # a cost is a count, not a rate: no three decimals
+    assert marker["text"][0].startswith(f"cost (1 per FP, 3 per FN) = {cost[k]:g}<br>")
+    assert not _shapes(plotly_figures(costly)["threshold"], "target")
+
+    f2 = result.with_objective("fbeta", beta=2)
+    fig = plotly_figures(f2)["threshold"]
+    assert [t["name"] for t in fig["data"]] == ["Precision", "Recall", "F1", "F2", "best F2"]
+    tp, fp, fn = (a.astype(float) for a in (f2.tp, f2.fp, f2.fn))
+    by_hand = 5 * tp / (5 * tp + 4 * fn + fp)
+    np.testing.assert_allclose(_trace(fig, "F2")["y"], by_hand, rtol=1e-12)
+    assert fig["data"][-1]["y"] == [by_hand[f2.best_index]]
+
+
+def test_plotly_per_class_thresholds(random_dataset, result):
+    per_class = result.with_objective(per_class=True, min_support=46)
+    choices = per_class.class_choices
+    assert {ch.own for ch in choices.values()} == {True, False}
+    for label, ch in choices.items():
+        c = curve_data(per_class, label)
+        assert c.best_threshold == ch.threshold
+        assert c.score == ch.score
+        assert c.best_label == (
+            f"{label}'s threshold" if ch.own else f"{label}: global threshold"
+        )
+    # the operating point of the per-class thresholds, on the PR figure,
+    # against evaluating the per-class view
+    (op,) = [t for t in plotly_figures(per_class)["pr"]["data"] if t["name"] == "per-class thresholds"]
+    tp, fp, fn = oracle_counts(
+        per_class.view(random_dataset), "predictions", "ground_truth", -1e9
+    )
+    assert op["x"] == [tp / (tp + fn)] and op["y"] == [tp / (tp + fp)]
+    # not on a single class's figure
+    assert len(plotly_figures(per_class, classes=result.classes[0])["pr"]["data"]) == 2
+
+
+def test_plotly_shades_the_review_band_and_the_interval(result):
+    band = result.review_band(0.6, 0.1)
+    fig = plotly_figures(result, band=band, selected=0.5)["threshold"]
+    assert [s["name"] for s in fig["layout"]["shapes"]] == ["review band", "best", "selected"]
+    (rect,) = _shapes(fig, "review band")
+    assert (rect["type"], rect["x0"], rect["x1"]) == ("rect", band.t_low, band.t_high)
+    assert (rect["y0"], rect["y1"], rect["yref"]) == (0, 1, "paper")
+    assert rect["x0"] < rect["x1"]
+    assert "review" in [a["text"] for a in fig["layout"]["annotations"]]
+    json.dumps(fig, allow_nan=False)
+    # an empty band: no label
+    t = float(result.thresholds[3])
+    empty = plotly_figures(result, band=result.review_band(t_low=t, t_high=t))["threshold"]
+    assert [(s["x0"], s["x1"]) for s in _shapes(empty, "review band")] == [(t, t)]
+    assert "review" not in [a["text"] for a in empty["layout"]["annotations"]]
+
+    sure = result.with_bootstrap(200, seed=0)
+    fig = plotly_figures(sure)["threshold"]
+    (ci,) = _shapes(fig, "threshold CI")
+    assert (ci["x0"], ci["x1"]) == sure.threshold_ci
+    # a class's figure marks another threshold: no interval there
+    assert not _shapes(plotly_figures(sure, classes=result.classes[0])["threshold"], "threshold CI")
+    assert not _shapes(plotly_figures(sure, show_ci=False)["threshold"], "threshold CI")
+
+
+def test_plot_curves_marks_the_objective_and_shades_the_band(result):
+    strict = result.with_objective("precision", target=0.55).with_bootstrap(50, seed=1)
+    band = strict.review_band(0.6, 0.1)
+    fig = optimal_confidence.plot_curves(strict, band=band)
+    ax_t = fig.axes[0]
+    lines = {line.get_label(): line for line in ax_t.get_lines()}
+    star = lines["best recall at precision >= 0.55"]
+    assert list(star.get_xdata()) == [strict.best_threshold]
+    assert list(star.get_ydata()) == [strict.best_recall]
+    assert list(lines["precision target 0.55"].get_ydata()) == [0.55, 0.55]
+    assert any(f"recall at precision >= 0.55 = {strict.best_score:.3f}" in t.get_text() for t in ax_t.texts)
+    patches = {p.get_label(): p for p in ax_t.patches}
+    shaded = patches["review band"]
+    assert (shaded.get_x(), shaded.get_x() + shaded.get_width()) == pytest.approx(
+        (band.t_low, band.t_high), abs=1e-12
+    )
+    ci = patches["95% interval of the threshold"]
+    assert (ci.get_x(), ci.get_x() + ci.get_width()) == pytest.approx(strict.threshold_ci, abs=1e-12)
+
+
+# -- classification
+
+ANIMALS = ["cat", "dog", "bird"]
+
+
+def make_classification_dataset(name, num_samples=80, seed=11):
+    """Images with a yes/no answer and an animal class, a classifier that is
+    right more often when confident; some images without ground truth, some
+    without a prediction or confidence."""
+    import fiftyone as fo
+
+    rng = np.random.default_rng(seed)
+
+    def answer(truth, choices):
+        conf = round(float(rng.uniform(0.3, 1.0)), 2)
+        right = rng.random() < conf
+        label = truth if right else str(rng.choice([c for c in choices if c != truth]))
+        return label, (None if rng.random() < 0.05 else conf)
+
+    samples = []
+    for i in range(num_samples):
+        s = fo.Sample(filepath=f"/tmp/optimal_confidence_tests/{name}/{i}.jpg")
+        if i % 17 != 5:
+            yes = str(rng.choice(["yes", "no"], p=[0.4, 0.6]))
+            s["answer_gt"] = fo.Classification(label=yes)
+            label, conf = answer(yes, ["yes", "no"])
+            s["answer"] = fo.Classification(label=label, confidence=conf)
+            animal = str(rng.choice(ANIMALS))
+            s["animal_gt"] = fo.Classification(label=animal)
+            if i % 13 != 3:
+                label, conf = answer(animal, ANIMALS)
+                s["animal"] = fo.Classification(label=label, confidence=conf)
+        samples.append(s)
+    ds = fo.Dataset(name, overwrite=True)
+    ds.add_samples(samples, progress=False)
+    return ds
+
+
+def recount_multiclass(ds, t):
+    """Coverage and accuracy at ``t``, counted image by image."""
+    judged = answered = right = 0
+    for gt, pred in zip(*ds.values(["animal_gt", "animal"])):
+        if gt is None:
+            continue
+        judged += 1
+        if pred is not None and pred.confidence is not None and pred.confidence >= t:
+            answered += 1
+            right += pred.label == gt.label
+    return answered / judged, (right / answered if answered else 0.0)
+
+
+@pytest.fixture(scope="module")
+def cls_dataset():
+    ds = make_classification_dataset("oc-plots-classification")
+    yield ds
+    ds.delete()
+
+
+def test_multiclass_plots_accuracy_and_coverage(cls_dataset):
+    r = compute_optimal_confidence(
+        cls_dataset, "animal", "animal_gt", objective="accuracy", target=0.8, progress=False
+    )
+    assert r.config.task == "multiclass"
+    figs = plotly_figures(r)
+    fig = figs["threshold"]
+    names = [t["name"] for t in fig["data"]]
+    assert names == ["Accuracy", "Coverage", "lowest threshold with accuracy >= 0.8"]
+    accuracy, coverage = _trace(fig, "Accuracy"), _trace(fig, "Coverage")
+    for k, t in enumerate(accuracy["x"]):
+        cov, acc = recount_multiclass(cls_dataset, t)
+        assert coverage["y"][k] == pytest.approx(cov, abs=1e-12)
+        assert accuracy["y"][k] == pytest.approx(acc, abs=1e-12)
+    # the lowest threshold whose automatic answers are 80% right
+    first = next(k for k, a in enumerate(accuracy["y"]) if a >= 0.8)
+    marker = fig["data"][-1]
+    assert marker["x"] == [accuracy["x"][first]] and marker["y"] == [accuracy["y"][first]]
+    (target,) = _shapes(fig, "target")
+    assert target["y0"] == 0.8
+    assert "accuracy target 0.8" in [a["text"] for a in fig["layout"]["annotations"]]
+    assert "Accuracy, coverage" in fig["layout"]["title"]["text"]
+    assert "coverage" in accuracy["hovertemplate"] + coverage["hovertemplate"]
+    # the second figure: accuracy against coverage
+    pr = figs["pr"]
+    assert pr["data"][0]["x"] == coverage["y"] and pr["data"][0]["y"] == accuracy["y"]
+    assert pr["layout"]["xaxis"]["title"]["text"].startswith("coverage")
+    json.dumps(figs, allow_nan=False)
+
+    fig = optimal_confidence.plot_curves(r)
+    labels = [line.get_label() for line in fig.axes[0].get_lines()]
+    assert "accuracy" in labels and "coverage" in labels and "recall" not in labels
+
+    # a binary question behaves as detection
+    yes = compute_optimal_confidence(
+        cls_dataset, "answer", "answer_gt", positive_label="yes", progress=False
+    )
+    assert [t["name"] for t in plotly_figures(yes)["threshold"]["data"]] == [
+        "Precision", "Recall", "F1", "best F1"
+    ]

@@ -286,3 +286,105 @@ def test_operator_panel_and_click_in_the_app(browser_dataset, app_url, tmp_path)
             context.close()
 
     assert errors == []
+
+
+def test_panel_per_class_table_band_and_interval(browser_dataset, app_url, tmp_path):
+    """A stored result with per-class thresholds and bootstrap intervals,
+    opened from the "+" tab: the table, the interval, a review band shaded
+    on the plot, and the per-class view applied in the App."""
+    from playwright.sync_api import expect, sync_playwright
+
+    ds = browser_dataset
+    result = compute_optimal_confidence(
+        ds,
+        "predictions",
+        per_class=True,
+        min_support=1,
+        n_bootstrap=200,
+        seed=0,
+        run_key="per_class_browser",
+        overwrite=True,
+    )
+    kept = result.view(ds).count("predictions.detections")
+    assert kept < ds.count("predictions.detections")
+
+    with sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1600, "height": 1400},
+        )
+        errors = []
+        try:
+            page = context.new_page()
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("crash", lambda: errors.append("the page crashed"))
+            page.set_default_timeout(60_000)
+            expect.set_options(timeout=60_000)
+
+            page.goto(f"{app_url}/datasets/{ds.name}")
+            page.get_by_text(f"{len(ds)} samples").wait_for()
+            _dismiss_popup(page, wait=5)
+            page.locator("[data-cy='sidebar-field-arrow-enabled-predictions']").click()
+            before = _label_count(page)
+
+            # a new panel from the "+" tab, on the newest run: this one
+            page.locator("[data-cy='new-panel-btn']").first.click()
+            page.get_by_text("Confidence curves", exact=True).first.click()
+            page.get_by_text("Per-class thresholds").wait_for()
+            for label, choice in result.class_choices.items():
+                row = page.locator("tr", has_text=label).first
+                assert f"{choice.threshold:.4g}" in row.inner_text()
+            page.get_by_text(re.compile(r"95% interval of the threshold")).wait_for()
+
+            # the review band, shaded on the threshold plot (beside the
+            # interval's shading)
+            plot = page.locator(".js-plotly-plot").first
+            shapes = plot.locator(".shapelayer path")
+            _wait_until(lambda: shapes.count() >= 1, 30, "the interval's shading")
+            shaded = shapes.count()
+            # the input under the label (the App does not tie them)
+            precision = page.get_by_text("Precision of the accepted set").locator(
+                "xpath=ancestor::*[.//input][1]//input"
+            ).first
+            precision.fill("0.95")
+            precision.press("Tab")
+            page.wait_for_timeout(500)  # the App sends the input's change
+            page.get_by_role("button", name="Find the band").click()
+            band = result.review_band(0.95, 0.05)
+            assert band.review > 0 and band.t_low < band.t_high
+            page.get_by_role(
+                "button", name=f"Show the {band.review} predictions to review"
+            ).wait_for()
+            _wait_until(lambda: shapes.count() > shaded, 30, "the shaded band")
+            page.get_by_text(re.compile(r"review", re.I)).last.scroll_into_view_if_needed()
+            page.wait_for_timeout(1_000)
+            _shot(page, "07-panel-per-class-band.png")
+
+            # the per-class view in the App
+            page.get_by_role("button", name="Show the per-class view").click()
+            after = _wait_until(
+                lambda: (c := _label_count(page)) != before and c, 60,
+                "the sidebar's prediction count to change",
+            )
+            assert after == kept
+            page.get_by_text(re.compile(rf"{kept} of \d+ predictions kept")).wait_for()
+            _shot(page, "08-per-class-view.png")
+
+            # the predictions to review: on their images only
+            page.get_by_role(
+                "button", name=f"Show the {band.review} predictions to review"
+            ).click()
+            _wait_until(
+                lambda: _label_count(page) == band.review, 60,
+                "the sidebar to count the predictions to review",
+            )
+            page.get_by_text(f"{band.review_images} of {len(ds)} samples").or_(
+                page.get_by_text(f"{band.review_images} samples")
+            ).first.wait_for()
+        finally:
+            context.close()
+
+    assert errors == []

@@ -314,7 +314,7 @@ def test_panel_per_class_table_band_and_interval(browser_dataset, app_url, tmp_p
             executable_path=CHROMIUM,
             headless=True,
             args=CHROMIUM_ARGS,
-            viewport={"width": 1600, "height": 1400},
+            viewport={"width": 1600, "height": 1900},
         )
         errors = []
         try:

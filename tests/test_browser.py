@@ -91,9 +91,10 @@ def browser_dataset(tmp_path_factory):
     ds.delete()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def app_url(browser_dataset):
-    """The URL of an App serving ``browser_dataset`` on loopback."""
+    """The URL of an App serving ``browser_dataset`` on loopback; one App per
+    test, as the App's session keeps the panels a test opened."""
     os.makedirs(ARTIFACTS, exist_ok=True)
     port = _free_port()
     log_path = os.path.join(ARTIFACTS, "app.log")
@@ -188,7 +189,7 @@ def test_operator_panel_and_click_in_the_app(browser_dataset, app_url, tmp_path)
             expect.set_options(timeout=60_000)
 
             page.goto(f"{app_url}/datasets/{ds.name}")
-            page.get_by_text(f"{len(ds)} samples").wait_for()
+            page.get_by_text(f"{len(ds)} samples", exact=True).wait_for()
             _dismiss_popup(page, wait=5)
             # the sidebar shows a field's count once the field is expanded
             page.locator("[data-cy='sidebar-field-arrow-enabled-predictions']").click()
@@ -325,7 +326,7 @@ def test_panel_per_class_table_band_and_interval(browser_dataset, app_url, tmp_p
             expect.set_options(timeout=60_000)
 
             page.goto(f"{app_url}/datasets/{ds.name}")
-            page.get_by_text(f"{len(ds)} samples").wait_for()
+            page.get_by_text(f"{len(ds)} samples", exact=True).wait_for()
             _dismiss_popup(page, wait=5)
             page.locator("[data-cy='sidebar-field-arrow-enabled-predictions']").click()
             before = _label_count(page)

@@ -576,9 +576,8 @@ class OptimalConfidence(foo.Operator):
             **_objective_kwargs(params, api_names=True),
         )
         out = result.metrics()
-        out["summary"] = result.report(num_rows=0) + (
-            "\n\n" + result.class_report() if result.objective.per_class else ""
-        )
+        # the best point; per-class thresholds and intervals when asked for
+        out["summary"] = result.report(num_rows=0)
         out["summary_markdown"] = f"```\n{out['summary']}\n```"
         if params.get("review_precision") is not None:
             try:

@@ -816,7 +816,31 @@ class OptimalConfidenceResult:
             )
         if o.per_class:
             lines += ["", self.class_report()]
+        if self.uncertainty is not None:
+            lines += ["", self.interval_summary()]
         return "\n".join(lines)
+
+    def interval_summary(self) -> str | None:
+        """The bootstrap intervals in one sentence, or None without them."""
+        u = self.uncertainty
+        if u is None:
+            return None
+
+        def pair(values, fmt):
+            lo, hi = values
+            if not (np.isfinite(lo) and np.isfinite(hi)):
+                return "undefined"
+            return f"[{lo:{fmt}}, {hi:{fmt}}]"
+
+        text = (
+            f"{u.level:.0%} bootstrap intervals ({u.n_bootstrap} resamples of "
+            f"the images): threshold {pair(u.threshold_ci, '.4g')}, "
+            f"{self.objective.label} at {self.best_threshold:.4g}: "
+            f"{pair(u.score_ci, '.4f')}"
+        )
+        if u.unattainable:
+            text += f" (target unattainable in {u.unattainable:.1%} of resamples)"
+        return text
 
     def class_report(self) -> str:
         """The per-class thresholds as a table, and the totals where each

@@ -257,7 +257,11 @@ def test_execute_with_objective_per_class_bootstrap_and_band(op_dataset):
         band = expected.review_band(0.5, 0.1)
         assert out["review_band"] == band.to_dict()
         assert out["review_band_summary"] == band.summary()
-        assert "Per-class thresholds" in out["summary"]
+        # the per-class table once, and the intervals in words
+        assert out["summary"].count("Per-class thresholds") == 1
+        lo, hi = expected.threshold_ci
+        assert f"threshold [{lo:.4g}, {hi:.4g}]" in out["summary"]
+        assert expected.interval_summary() in out["summary"]
         assert load_optimal_confidence(op_dataset, "full").objective == expected.objective
     finally:
         if "full" in op_dataset.list_runs():

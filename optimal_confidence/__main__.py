@@ -11,7 +11,7 @@ Examples::
 
     # the highest recall with at least 95% precision, per class
     python -m optimal_confidence --dataset my-dataset --pred predictions \\
-        --objective precision --target 0.95 --per-class
+        --objective precision --target 0.9 --per-class
 
     # CI gate: fail when F1 at the deployed threshold drops below 0.7
     python -m optimal_confidence --dataset my-dataset --pred predictions \\
@@ -20,6 +20,9 @@ Examples::
     # build the demo dataset (no downloads) and sweep it
     python -m optimal_confidence --demo
 
+    # choose on the demo's "train" images, check on its "val" images
+    python -m optimal_confidence --demo --tag train --check-tag val
+
 Exit status: 0 done, 1 a ``--min-*`` bound failed at ``--at``, 2 bad input
 (with a one-line message).
 """
@@ -27,6 +30,8 @@ Exit status: 0 done, 1 a ``--min-*`` bound failed at ``--at``, 2 bad input
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import os
 import sys
@@ -46,17 +51,43 @@ def _parser() -> argparse.ArgumentParser:
     src.add_argument(
         "--demo",
         action="store_true",
-        help="build the demo dataset (generated locally) and sweep it",
+        help="sweep the demo dataset, building it (locally, no downloads) "
+        "when it does not exist",
+    )
+    p.add_argument(
+        "--rebuild-demo",
+        action="store_true",
+        help="with --demo: delete the demo dataset and build it anew",
     )
     p.add_argument("--view", help="sweep this saved view of the dataset")
     p.add_argument("--tag", help="sweep only the samples with this tag")
     p.add_argument("--pred", default="predictions", help="predictions field (default: predictions)")
     p.add_argument("--gt", default="ground_truth", help="ground truth field (default: ground_truth)")
-    p.add_argument("--iou", type=float, default=0.5, help="IoU a match needs (default: 0.5)")
+    p.add_argument(
+        "--iou", type=float,
+        help="IoU a match needs (default: 0.5, or that of --eval-key)",
+    )
     p.add_argument(
         "--any-class",
         action="store_true",
         help="let objects of different labels match (classwise=False)",
+    )
+    p.add_argument(
+        "--eval-key", metavar="KEY",
+        help="reuse this evaluation of the two fields (no matching at all)",
+    )
+    p.add_argument(
+        "--engine", choices=["auto", "fast", "fiftyone"], default="auto",
+        help="how predictions are matched: the fast exact matcher for box "
+        "Detections (auto, fast) or one evaluate_detections pass (fiftyone)",
+    )
+    p.add_argument(
+        "--use-masks", action="store_true",
+        help="match instance masks instead of boxes",
+    )
+    p.add_argument(
+        "--use-boxes", action="store_true",
+        help="match polylines by their bounding boxes",
     )
     p.add_argument("--lower-bound", type=float, help="smallest threshold")
     p.add_argument("--upper-bound", type=float, help="largest threshold")
@@ -154,7 +185,7 @@ def _write_plot(result, path: str, band) -> None:
 
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    fig = plot_curves(result)
+    fig = plot_curves(result, band=band)
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
@@ -199,22 +230,68 @@ def main(argv: Sequence[str] | None = None) -> int:
         getattr(args, f"min_{n}") is not None for n in ("f1", "precision", "recall")
     ):
         parser.error("--min-f1/--min-precision/--min-recall need --at T")
+    if args.rebuild_demo and not args.demo:
+        parser.error("--rebuild-demo goes with --demo")
 
+    # stdout holds only the result: FiftyOne's progress bars and log lines
+    # go to stderr
+    with contextlib.redirect_stdout(_ToStderr()):
+        found = _compute(args)
+    if isinstance(found, int):
+        return found
+    return _print(args, *found)
+
+
+class _ToStderr(io.TextIOBase):
+    """Writes to stderr. Not ``sys.stderr`` itself: the progress bars'
+    stdout capture would then try to re-point logging handlers that write to
+    stderr."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
+def _demo_dataset(rebuild: bool, num_samples: int):
+    """The demo dataset: the existing one when it is the demo of this size,
+    else built anew (only with ``rebuild`` when a different dataset holds
+    the name, so that nothing is deleted unasked)."""
+    import fiftyone as fo
+
+    from .demo import DEMO_DATASET_NAME, demo_info, make_demo_dataset
+
+    name = DEMO_DATASET_NAME
+    if fo.dataset_exists(name) and not rebuild:
+        dataset = fo.load_dataset(name)
+        if dataset.info.get("demo") == demo_info(num_samples=num_samples):
+            return dataset
+        raise ValueError(
+            f"Dataset '{name}' exists but is not the demo dataset of "
+            f"{num_samples} samples this version builds; add --rebuild-demo "
+            f"to delete it and build the demo anew"
+        )
+    return make_demo_dataset(
+        name, num_samples=num_samples, overwrite=True, persistent=True
+    )
+
+
+def _compute(args: argparse.Namespace):
+    """(dataset, samples, result, band, check), or the exit status 2 after
+    printing the error."""
     import fiftyone as fo
 
     _log_to_stderr()
 
     from .api import compute_optimal_confidence
-    from .demo import DEMO_DATASET_NAME, make_demo_dataset
 
     try:
         if args.demo:
-            dataset = make_demo_dataset(
-                DEMO_DATASET_NAME,
-                num_samples=args.demo_samples,
-                overwrite=True,
-                persistent=True,
-            )
+            dataset = _demo_dataset(args.rebuild_demo, args.demo_samples)
         else:
             if not fo.dataset_exists(args.dataset):
                 raise ValueError(
@@ -229,7 +306,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.pred,
             args.gt,
             iou=args.iou,
-            classwise=not args.any_class,
+            classwise=False if args.any_class else None,
+            eval_key=args.eval_key,
+            engine=args.engine,
+            use_masks=args.use_masks,
+            use_boxes=args.use_boxes,
             lower_bound=args.lower_bound,
             upper_bound=args.upper_bound,
             num_thresholds=args.num_thresholds,
@@ -268,7 +349,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    return dataset, samples, result, band, check
 
+
+def _print(args, dataset, samples, result, band, check) -> int:
     at = _at(result, args.at, args) if args.at is not None else None
     if args.json:
         out = {"dataset": dataset.name, **result.metrics()}
@@ -282,20 +366,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         print(f"Dataset '{dataset.name}' ({len(samples)} samples)")
         print(result.report(num_rows=args.rows))
-        if result.uncertainty is not None:
-            u = result.uncertainty
-            print(
-                f"\n{u.level:.0%} bootstrap intervals ({u.n_bootstrap} resamples "
-                f"of the images): threshold [{u.threshold_ci[0]:.4g}, "
-                f"{u.threshold_ci[1]:.4g}], {result.objective.label} at "
-                f"{result.best_threshold:.4g}: [{u.score_ci[0]:.4f}, "
-                f"{u.score_ci[1]:.4f}]"
-                + (
-                    f" (target unattainable in {u.unattainable:.1%} of resamples)"
-                    if u.unattainable
-                    else ""
-                )
-            )
         if band is not None:
             print("\nReview band: " + band.summary())
         if check is not None:

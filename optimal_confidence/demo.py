@@ -126,6 +126,16 @@ def _draw_image(
     img.save(path)
 
 
+#: what the demo dataset of this version looks like; ``info["demo"]`` holds
+#: it, so that an older or different dataset is never taken for it
+DEMO_VERSION = 2
+
+
+def demo_info(*, seed: int = 51, num_samples: int = 200) -> dict:
+    """The ``info["demo"]`` of the demo dataset built with these settings."""
+    return {"seed": seed, "num_samples": num_samples, "version": DEMO_VERSION}
+
+
 def make_demo_dataset(
     name: str = DEMO_DATASET_NAME,
     *,
@@ -141,7 +151,9 @@ def make_demo_dataset(
     blue ellipse, ``bicycle``: green triangle) stored in a ``ground_truth``
     field. A ``predictions`` field holds a simulated detector's output whose
     confidence increases with box quality, plus false positives, duplicates
-    and occasional wrong labels.
+    and occasional wrong labels. Every fourth sample is tagged ``val``, the
+    others ``train``, for choosing a threshold on one split and checking it
+    on the other.
 
     Args:
         name (DEMO_DATASET_NAME): the name of the dataset
@@ -211,12 +223,13 @@ def make_demo_dataset(
                 filepath=filepath,
                 ground_truth=fo.Detections(detections=gt_dets),
                 predictions=fo.Detections(detections=pred_dets),
+                tags=["val" if i % 4 == 3 else "train"],
             )
         )
 
     dataset = fo.Dataset(name)
     dataset.add_samples(samples)
-    dataset.info["demo"] = {"seed": seed, "num_samples": num_samples}
+    dataset.info["demo"] = demo_info(seed=seed, num_samples=num_samples)
     dataset.save()
     dataset.persistent = persistent
     logger.info("Created demo dataset '%s' with %d samples", name, num_samples)

@@ -226,3 +226,64 @@ def test_plot_writes_a_png(random_dataset, capsys, tmp_path):
     assert f"Curves written to {path}" in out
     with open(path, "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_demo_builds_once_reuses_and_keeps_stdout_clean(tmp_path):
+    """``--demo`` builds the demo dataset when it is missing and reuses it
+    afterwards (what a user added to it stays); a different dataset under
+    its name is deleted only with ``--rebuild-demo``. With progress bars on,
+    ``--json`` still prints only JSON on stdout."""
+    from optimal_confidence.demo import DEMO_DATASET_NAME
+
+    env = dict(
+        os.environ,
+        PYTHONPATH=ROOT,
+        FIFTYONE_SHOW_PROGRESS_BARS="true",
+        FIFTYONE_DEFAULT_DATASET_DIR=str(tmp_path),  # the demo's images
+    )
+
+    def demo(*argv):
+        return subprocess.run(
+            [sys.executable, "-m", "optimal_confidence", "--demo",
+             "--demo-samples", "12", *argv],
+            env=env, capture_output=True, text=True, timeout=300,
+        )
+
+    if fo.dataset_exists(DEMO_DATASET_NAME):
+        fo.delete_dataset(DEMO_DATASET_NAME)
+    try:
+        proc = demo("--json")
+        assert proc.returncode == 0, proc.stderr
+        printed = json.loads(proc.stdout)  # nothing else on stdout
+        assert "%" in proc.stderr  # the progress bar went to stderr
+        ds = fo.load_dataset(DEMO_DATASET_NAME)
+        assert len(ds) == 12
+        expected = compute_optimal_confidence(ds, "predictions", progress=False)
+        assert printed["best_threshold"] == expected.best_threshold
+
+        # reused: a user's run on it survives
+        compute_optimal_confidence(ds, "predictions", run_key="mine", progress=False)
+        proc = demo("--tag", "train", "--check-tag", "val")
+        assert proc.returncode == 0, proc.stderr
+        assert "Held-out check" in proc.stdout
+        ds.reload()
+        assert ds.list_runs() == ["mine"]
+
+        # another size: refused, nothing deleted; --rebuild-demo replaces it
+        proc = subprocess.run(
+            [sys.executable, "-m", "optimal_confidence", "--demo", "--demo-samples", "8"],
+            env=env, capture_output=True, text=True, timeout=300,
+        )
+        assert proc.returncode == 2 and "--rebuild-demo" in proc.stderr
+        assert fo.load_dataset(DEMO_DATASET_NAME).list_runs() == ["mine"]
+        proc = subprocess.run(
+            [sys.executable, "-m", "optimal_confidence", "--demo", "--demo-samples",
+             "8", "--rebuild-demo", "--json"],
+            env=env, capture_output=True, text=True, timeout=300,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert len(fo.load_dataset(DEMO_DATASET_NAME)) == 8
+        assert fo.load_dataset(DEMO_DATASET_NAME).list_runs() == []
+    finally:
+        if fo.dataset_exists(DEMO_DATASET_NAME):
+            fo.delete_dataset(DEMO_DATASET_NAME)

@@ -27,7 +27,9 @@ def test_make_demo_dataset(tmp_path):
     try:
         ds = make_demo_dataset(names[0], num_samples=30, seed=3, images_dir=images_dir)
         assert len(ds) == 30
-        assert ds.info["demo"] == {"seed": 3, "num_samples": 30}
+        assert ds.info["demo"] == {"seed": 3, "num_samples": 30, "version": 2}
+        assert ds.count_sample_tags() == {"train": 23, "val": 7}
+        assert ds.match_tags("val").values("filepath")[0].endswith("-00003.png")
         schema = ds.get_field_schema()
         for field in ("ground_truth", "predictions"):
             assert schema[field].document_type is fo.Detections

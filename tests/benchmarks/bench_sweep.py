@@ -17,7 +17,11 @@ one run and on the same data:
     a few thresholds and extrapolated to 100;
 -   the fast sweep again in a fresh process, for its peak memory (the
     largest resident set of that process);
--   1000 bootstrap resamples of the result.
+-   1000 bootstrap resamples of the result;
+-   the App's side: storing the result as a run, the curves panel loading
+    it (its ``on_load`` through ``execute_operator``, as the App calls it,
+    with the size of what it sends) and the exact counts at a clicked
+    threshold.
 
 Each line gives the time and its ratio to the floor. Not part of the test
 run; usage::
@@ -44,6 +48,13 @@ os.environ["FIFTYONE_SHOW_PROGRESS_BARS"] = "false"
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, ROOT)
+
+# the plugin, for the panel step: a plugins directory that links to ROOT
+import tempfile  # noqa: E402
+
+_PLUGINS = tempfile.mkdtemp(prefix="oc-bench-plugins-")
+os.symlink(ROOT, os.path.join(_PLUGINS, "optimal_confidence"))
+os.environ["FIFTYONE_PLUGINS_DIR"] = _PLUGINS
 
 import numpy as np  # noqa: E402
 from bson import ObjectId  # noqa: E402
@@ -212,6 +223,24 @@ print(json.dumps(dict(seconds=elapsed, before_mb=before, peak_mb=hwm_mb(),
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def panel_load(dataset: fo.Dataset) -> int:
+    """The curves panel's ``on_load`` on the newest run, as the App calls it
+    (in a new process the first load reads the run from the database);
+    returns the bytes it sends to the App."""
+    import fiftyone.operators as foo
+
+    res = foo.execute_operator(
+        "@threshold-lab/optimal_confidence/confidence_curves",
+        ctx=dict(
+            dataset=dataset,
+            params=dict(__method__="on_load", panel_id="bench", panel_state={}),
+        ),
+    )
+    sent = [r.params for r in res.executor._requests]
+    assert any("plots.threshold" in p.get("data", {}) for p in sent), sent
+    return sum(len(json.dumps(p, default=str)) for p in sent)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=2000, help="images (default 2000)")
@@ -283,6 +312,18 @@ def main() -> None:
     t_boot, _ = timed(lambda: result.with_bootstrap(1000, seed=0))
     rows.append(("1000 bootstrap resamples of the result", t_boot))
 
+    # the App's side
+    t_store, _ = timed(
+        lambda: compute_optimal_confidence(
+            dataset, "predictions", run_key="bench", overwrite=True, progress=False
+        )
+    )
+    rows.append(("fast sweep + storing it as a run", t_store))
+    t_panel, sent = timed(lambda: panel_load(dataset))
+    rows.append((f"panel: load the run, send curves ({sent / 1e6:.2f} MB)", t_panel))
+    t_click, _ = timed(lambda: result.counts_at(0.7), args.repeat)
+    rows.append(("panel click: exact counts at a threshold", t_click))
+
     width = max(len(r[0]) for r in rows)
     print(f"{'step':<{width}}  {'time':>9}  {'x floor':>8}")
     for label, t in rows:
@@ -310,6 +351,8 @@ def main() -> None:
 
     if not args.keep:
         dataset.delete()
+    os.unlink(os.path.join(_PLUGINS, "optimal_confidence"))
+    os.rmdir(_PLUGINS)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ fails.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
@@ -165,20 +166,20 @@ def _wait_until(predicate, timeout: float, what: str):
     raise AssertionError(f"Timed out waiting for {what}; last: {last!r}")
 
 
-def test_operator_panel_and_click_in_the_app(browser_dataset, app_url, tmp_path):
+@contextlib.contextmanager
+def _app_page(app_url: str, dataset, profile: str, height: int):
+    """A page of the App on ``dataset`` in headless Chromium, with the
+    predictions field expanded in the sidebar; yields ``(page, before)``
+    (the sidebar's prediction count). Fails the test on any page error."""
     from playwright.sync_api import expect, sync_playwright
-
-    ds = browser_dataset
-    expected = compute_optimal_confidence(ds, "predictions")
-    num_preds = ds.count("predictions.detections")
 
     with sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
-            str(tmp_path / "profile"),
+            profile,
             executable_path=CHROMIUM,
             headless=True,
             args=CHROMIUM_ARGS,
-            viewport={"width": 1600, "height": 1000},
+            viewport={"width": 1600, "height": height},
         )
         errors = []
         try:
@@ -188,112 +189,121 @@ def test_operator_panel_and_click_in_the_app(browser_dataset, app_url, tmp_path)
             page.set_default_timeout(60_000)
             expect.set_options(timeout=60_000)
 
-            page.goto(f"{app_url}/datasets/{ds.name}")
-            page.get_by_text(f"{len(ds)} samples", exact=True).wait_for()
+            page.goto(f"{app_url}/datasets/{dataset.name}")
+            page.get_by_text(f"{len(dataset)} samples", exact=True).wait_for()
             _dismiss_popup(page, wait=5)
             # the sidebar shows a field's count once the field is expanded
             page.locator("[data-cy='sidebar-field-arrow-enabled-predictions']").click()
-            before = _label_count(page)
-            assert before == num_preds
-            _shot(page, "01-app.png")
-
-            # the operator browser, the form, Execute
-            _dismiss_popup(page)
-            page.keyboard.press("`")
-            page.keyboard.type("optimal")
-            page.get_by_text("Find the optimal confidence threshold").first.click()
-            execute = page.get_by_role("button", name="Execute")
-            page.get_by_text("Predictions field").wait_for()
-            expect(execute).to_be_enabled()  # the form resolved its defaults
-            page.wait_for_timeout(1_000)
-            _shot(page, "02-operator-form.png")
-            execute.click()
-
-            # the output: the best threshold
-            page.get_by_text("Best threshold:").wait_for()
-            output = page.get_by_text("Best threshold:").locator("xpath=..").inner_text()
-            shown = float(re.search(r"Best threshold:\s*([-\d.e]+)", output).group(1))
-            assert shown == pytest.approx(expected.best_threshold)
-            _shot(page, "03-operator-output.png")
-            page.get_by_role("button", name="Close").click()
-
-            # the panel opened on the new run, with drawn curves
-            panel = page.locator(".js-plotly-plot")
-            _wait_until(lambda: panel.count() == 2, 60, "the panel's two plots")
-            # one right under the other (with a bare number as its height a
-            # plot's box was as tall as the whole panel)
-            top, below = panel.nth(0).bounding_box(), panel.nth(1).bounding_box()
-            assert 0 <= below["y"] - (top["y"] + top["height"]) < 60
-            line = panel.first.locator(".scatterlayer .trace path.js-line").first
-            _wait_until(
-                lambda: len(line.get_attribute("d") or "") > 50, 60, "a drawn curve"
-            )
-            page.get_by_text(
-                re.compile(r"Best threshold " + re.escape(f"{expected.best_threshold:.4g}"))
-            ).wait_for()
-            assert page.get_by_text("optimal_confidence", exact=True).count() >= 1
-            _shot(page, "04-panel.png")
-
-            # click a point of the threshold plot, right of the best one:
-            # fewer predictions are kept
-            drag = panel.first.locator(".nsewdrag").first
-            box = drag.bounding_box()
-            x, y = box["x"] + box["width"] * 0.8, box["y"] + box["height"] * 0.5
-            page.mouse.move(x, y)
-            page.mouse.click(x, y)
-            selection = page.get_by_text(re.compile(r"\d+ of \d+ predictions kept"))
-            selection.wait_for()
-            text = selection.inner_text()
-            t = float(re.search(r"At threshold ([-\d.e]+)", text).group(1))
-            kept, total = (
-                int(n) for n in re.search(r"(\d+) of (\d+) predictions kept", text).groups()
-            )
-            assert total == num_preds and kept < total
-
-            # the App's view: the predictions kept there, all samples
-            after = _wait_until(
-                lambda: (c := _label_count(page)) != before and c, 60,
-                "the sidebar's prediction count to change",
-            )
-            assert after == kept
-            assert page.get_by_text(f"{len(ds)} samples").count() >= 1
-            # the panel shows 4 significant digits of the threshold clicked
-            exact = expected.thresholds[abs(expected.thresholds - t).argmin()]
-            assert kept == ds.filter_labels(
-                "predictions", F("confidence") >= exact, only_matches=False
-            ).count("predictions.detections")
-            page.wait_for_timeout(3_000)  # the grid reloads its images
-            _shot(page, "05-after-click.png")
-
-            # save the view: once, under the field and the threshold
-            page.get_by_role("button", name="Save this view").click()
-            page.get_by_text(re.compile(r"Saved view 'predictions@")).first.wait_for()
-            ds.reload()  # the App's process saved it
-            saved = [v for v in ds.list_saved_views() if v.startswith("predictions@")]
-            assert len(saved) == 1
-            assert ds.load_saved_view(saved[0]).count("predictions.detections") == kept
-
-            # a new sweep from the panel's button shows in that panel
-            page.get_by_role("button", name="New sweep").click()
-            execute = page.get_by_role("button", name="Execute")
-            expect(execute).to_be_enabled()
-            execute.click()
-            page.get_by_text("Stored as run:").wait_for()
-            page.get_by_role("button", name="Close").click()
-            page.get_by_text("optimal_confidence_2", exact=True).wait_for()
-            assert panel.count() == 2  # still one panel
-            _shot(page, "06-new-sweep-from-panel.png")
+            yield page, _label_count(page)
         finally:
             context.close()
-
     assert errors == []
+
+
+def test_operator_panel_and_click_in_the_app(browser_dataset, app_url, tmp_path):
+    from playwright.sync_api import expect
+
+    ds = browser_dataset
+    expected = compute_optimal_confidence(ds, "predictions")
+    num_preds = ds.count("predictions.detections")
+
+    with _app_page(app_url, ds, str(tmp_path / "profile"), 1000) as (page, before):
+        assert before == num_preds
+        _shot(page, "01-app.png")
+
+        # the operator browser, the form, Execute
+        _dismiss_popup(page)
+        page.keyboard.press("`")
+        page.keyboard.type("optimal")
+        page.get_by_text("Find the optimal confidence threshold").first.click()
+        execute = page.get_by_role("button", name="Execute")
+        page.get_by_text("Predictions field").wait_for()
+        expect(execute).to_be_enabled()  # the form resolved its defaults
+        page.wait_for_timeout(1_000)
+        _shot(page, "02-operator-form.png")
+        execute.click()
+
+        # the output: the best threshold
+        page.get_by_text("Best threshold:").wait_for()
+        output = page.get_by_text("Best threshold:").locator("xpath=..").inner_text()
+        shown = float(re.search(r"Best threshold:\s*([-\d.e]+)", output).group(1))
+        assert shown == pytest.approx(expected.best_threshold)
+        _shot(page, "03-operator-output.png")
+        page.get_by_role("button", name="Close").click()
+
+        # the panel opened on the new run, with drawn curves
+        panel = page.locator(".js-plotly-plot")
+        _wait_until(lambda: panel.count() == 2, 60, "the panel's two plots")
+        # one right under the other (with a bare number as its height a
+        # plot's box was as tall as the whole panel)
+        top, below = panel.nth(0).bounding_box(), panel.nth(1).bounding_box()
+        assert 0 <= below["y"] - (top["y"] + top["height"]) < 60
+        line = panel.first.locator(".scatterlayer .trace path.js-line").first
+        _wait_until(
+            lambda: len(line.get_attribute("d") or "") > 50, 60, "a drawn curve"
+        )
+        page.get_by_text(
+            re.compile(r"Best threshold " + re.escape(f"{expected.best_threshold:.4g}"))
+        ).wait_for()
+        assert page.get_by_text("optimal_confidence", exact=True).count() >= 1
+        _shot(page, "04-panel.png")
+
+        # click a point of the threshold plot, right of the best one:
+        # fewer predictions are kept
+        drag = panel.first.locator(".nsewdrag").first
+        box = drag.bounding_box()
+        x, y = box["x"] + box["width"] * 0.8, box["y"] + box["height"] * 0.5
+        page.mouse.move(x, y)
+        page.mouse.click(x, y)
+        selection = page.get_by_text(re.compile(r"\d+ of \d+ predictions kept"))
+        selection.wait_for()
+        text = selection.inner_text()
+        t = float(re.search(r"At threshold ([-\d.e]+)", text).group(1))
+        kept, total = (
+            int(n) for n in re.search(r"(\d+) of (\d+) predictions kept", text).groups()
+        )
+        assert total == num_preds and kept < total
+
+        # the App's view: the predictions kept there, all samples
+        # the sidebar may show a count on the way (the view loads)
+        _wait_until(
+            lambda: _label_count(page) == kept, 60,
+            f"the sidebar to count the {kept} predictions kept",
+        )
+        assert page.get_by_text(f"{len(ds)} samples").count() >= 1
+        # the panel shows 4 significant digits of the threshold clicked
+        exact = expected.thresholds[abs(expected.thresholds - t).argmin()]
+        assert kept == ds.filter_labels(
+            "predictions", F("confidence") >= exact, only_matches=False
+        ).count("predictions.detections")
+        page.wait_for_timeout(3_000)  # the grid reloads its images
+        _shot(page, "05-after-click.png")
+
+        # save the view: once, under the field and the threshold
+        page.get_by_role("button", name="Save this view").click()
+        page.get_by_text(re.compile(r"Saved view 'predictions@")).first.wait_for()
+        ds.reload()  # the App's process saved it
+        saved = [v for v in ds.list_saved_views() if v.startswith("predictions@")]
+        assert len(saved) == 1
+        assert ds.load_saved_view(saved[0]).count("predictions.detections") == kept
+
+        # a new sweep from the panel's button shows in that panel
+        page.get_by_role("button", name="New sweep").click()
+        execute = page.get_by_role("button", name="Execute")
+        expect(execute).to_be_enabled()
+        execute.click()
+        page.get_by_text("Stored as run:").wait_for()
+        page.get_by_role("button", name="Close").click()
+        page.get_by_text("optimal_confidence_2", exact=True).wait_for()
+        assert panel.count() == 2  # still one panel
+        _shot(page, "06-new-sweep-from-panel.png")
+
 
 
 def test_panel_per_class_table_band_and_interval(browser_dataset, app_url, tmp_path):
     """A stored result with per-class thresholds and bootstrap intervals,
     opened from the "+" tab: the table, the interval, a review band shaded
     on the plot, and the per-class view applied in the App."""
-    from playwright.sync_api import expect, sync_playwright
 
     ds = browser_dataset
     result = compute_optimal_confidence(
@@ -309,83 +319,60 @@ def test_panel_per_class_table_band_and_interval(browser_dataset, app_url, tmp_p
     kept = result.view(ds).count("predictions.detections")
     assert kept < ds.count("predictions.detections")
 
-    with sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(
-            str(tmp_path / "profile"),
-            executable_path=CHROMIUM,
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": 1600, "height": 1900},
+    with _app_page(app_url, ds, str(tmp_path / "profile"), 1900) as (page, before):
+
+        # a new panel from the "+" tab, on the newest run: this one
+        page.locator("[data-cy='new-panel-btn']").first.click()
+        page.get_by_text("Confidence curves", exact=True).first.click()
+        page.get_by_text("Per-class thresholds").wait_for()
+        for label, choice in result.class_choices.items():
+            row = page.locator("tr", has_text=label).first
+            assert f"{choice.threshold:.4g}" in row.inner_text()
+        page.get_by_text(re.compile(r"95% interval of the threshold")).wait_for()
+
+        # the review band, shaded on the threshold plot (beside the
+        # interval's shading)
+        plot = page.locator(".js-plotly-plot").first
+        shapes = plot.locator(".shapelayer path")
+        _wait_until(lambda: shapes.count() >= 1, 30, "the interval's shading")
+        shaded = shapes.count()
+        # the input under the label (the App does not tie them)
+        precision = page.get_by_text("Precision of the accepted set").locator(
+            "xpath=ancestor::*[.//input][1]//input"
+        ).first
+        precision.fill("0.95")
+        precision.press("Tab")
+        page.wait_for_timeout(500)  # the App sends the input's change
+        page.get_by_role("button", name="Find the band").click()
+        band = result.review_band(0.95, 0.05)
+        assert band.review > 0 and band.t_low < band.t_high
+        page.get_by_role(
+            "button", name=f"Show the {band.review} predictions to review"
+        ).wait_for()
+        _wait_until(lambda: shapes.count() > shaded, 30, "the shaded band")
+        page.get_by_text(re.compile(r"review", re.I)).last.scroll_into_view_if_needed()
+        page.wait_for_timeout(1_000)
+        _shot(page, "07-panel-per-class-band.png")
+
+        # the per-class view in the App
+        page.get_by_role("button", name="Show the per-class view").click()
+        # the sidebar may show a count on the way (the view loads)
+        _wait_until(
+            lambda: _label_count(page) == kept, 60,
+            f"the sidebar to count the {kept} predictions kept",
         )
-        errors = []
-        try:
-            page = context.new_page()
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.on("crash", lambda: errors.append("the page crashed"))
-            page.set_default_timeout(60_000)
-            expect.set_options(timeout=60_000)
+        page.get_by_text(re.compile(rf"{kept} of \d+ predictions kept")).wait_for()
+        _shot(page, "08-per-class-view.png")
 
-            page.goto(f"{app_url}/datasets/{ds.name}")
-            page.get_by_text(f"{len(ds)} samples", exact=True).wait_for()
-            _dismiss_popup(page, wait=5)
-            page.locator("[data-cy='sidebar-field-arrow-enabled-predictions']").click()
-            before = _label_count(page)
+        # the predictions to review: on their images only
+        page.get_by_role(
+            "button", name=f"Show the {band.review} predictions to review"
+        ).click()
+        _wait_until(
+            lambda: _label_count(page) == band.review, 60,
+            "the sidebar to count the predictions to review",
+        )
+        page.get_by_text(f"{band.review_images} of {len(ds)} samples").or_(
+            page.get_by_text(f"{band.review_images} samples")
+        ).first.wait_for()
 
-            # a new panel from the "+" tab, on the newest run: this one
-            page.locator("[data-cy='new-panel-btn']").first.click()
-            page.get_by_text("Confidence curves", exact=True).first.click()
-            page.get_by_text("Per-class thresholds").wait_for()
-            for label, choice in result.class_choices.items():
-                row = page.locator("tr", has_text=label).first
-                assert f"{choice.threshold:.4g}" in row.inner_text()
-            page.get_by_text(re.compile(r"95% interval of the threshold")).wait_for()
-
-            # the review band, shaded on the threshold plot (beside the
-            # interval's shading)
-            plot = page.locator(".js-plotly-plot").first
-            shapes = plot.locator(".shapelayer path")
-            _wait_until(lambda: shapes.count() >= 1, 30, "the interval's shading")
-            shaded = shapes.count()
-            # the input under the label (the App does not tie them)
-            precision = page.get_by_text("Precision of the accepted set").locator(
-                "xpath=ancestor::*[.//input][1]//input"
-            ).first
-            precision.fill("0.95")
-            precision.press("Tab")
-            page.wait_for_timeout(500)  # the App sends the input's change
-            page.get_by_role("button", name="Find the band").click()
-            band = result.review_band(0.95, 0.05)
-            assert band.review > 0 and band.t_low < band.t_high
-            page.get_by_role(
-                "button", name=f"Show the {band.review} predictions to review"
-            ).wait_for()
-            _wait_until(lambda: shapes.count() > shaded, 30, "the shaded band")
-            page.get_by_text(re.compile(r"review", re.I)).last.scroll_into_view_if_needed()
-            page.wait_for_timeout(1_000)
-            _shot(page, "07-panel-per-class-band.png")
-
-            # the per-class view in the App
-            page.get_by_role("button", name="Show the per-class view").click()
-            after = _wait_until(
-                lambda: (c := _label_count(page)) != before and c, 60,
-                "the sidebar's prediction count to change",
-            )
-            assert after == kept
-            page.get_by_text(re.compile(rf"{kept} of \d+ predictions kept")).wait_for()
-            _shot(page, "08-per-class-view.png")
-
-            # the predictions to review: on their images only
-            page.get_by_role(
-                "button", name=f"Show the {band.review} predictions to review"
-            ).click()
-            _wait_until(
-                lambda: _label_count(page) == band.review, 60,
-                "the sidebar to count the predictions to review",
-            )
-            page.get_by_text(f"{band.review_images} of {len(ds)} samples").or_(
-                page.get_by_text(f"{band.review_images} samples")
-            ).first.wait_for()
-        finally:
-            context.close()
-
-    assert errors == []

@@ -15,7 +15,6 @@ import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
 from .optimal_confidence.api import (
-    UnattainableTargetError,
     compute_optimal_confidence,
     list_optimal_confidence_runs,
     load_optimal_confidence,
@@ -187,7 +186,7 @@ class OptimalConfidence(foo.Operator):
             next(iter(fields)),
         )
         gt_field = ctx.params.get("gt_field") or gt_default
-        gt_prop = _dropdown(
+        _dropdown(
             inputs,
             "gt_field",
             list(fields),
@@ -994,7 +993,6 @@ class ConfidenceCurves(foo.Panel):
             ctx.panel.data.set({"plots.threshold": [], "plots.pr": []})
             return
         result = _load_result(ctx.dataset, run_key)
-        c = result.config
         update["classes"] = result.classes
         update["info"] = _jsonable(_run_info(result))
         if result.objective.per_class:

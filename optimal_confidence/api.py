@@ -19,7 +19,6 @@ import fiftyone.core.collections as foc
 from .fast_matching import UnsupportedMatchingError, records_fast
 from .matching import (
     SUPPORTED_LABEL_TYPES,
-    LabelValues,
     read_label_values,
     records_from_eval_key,
     records_from_evaluation,
@@ -38,7 +37,6 @@ from .uncertainty import BootstrapSummary, bootstrap
 from .sweep import (
     Counts,
     MatchRecords,
-    best_index,
     count_at,
     exact_thresholds,
     grid_thresholds,

@@ -139,7 +139,6 @@ def review_band(
     prec_after = float(_safe_divide(np.array([kept_tp]), np.array([kept_tp + accepted_fp]))[0])
     rec_after = float(_safe_divide(np.array([kept_tp]), np.array([kept_tp + fn_after]))[0])
 
-    n_scored = int(scored.sum())
     cost = None
     if review_cost is not None:
         cost = float(review_cost * int(rev.sum()) + fp_cost * accepted_fp + fn_cost * fn_after)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from optimal_confidence.objectives import Objective, choose
-from optimal_confidence.sweep import Counts, MatchRecords, count_at, exact_thresholds
+from optimal_confidence.sweep import MatchRecords, count_at, exact_thresholds
 from optimal_confidence.uncertainty import BootstrapSummary, bootstrap, weighted_counts
 
 

@@ -761,7 +761,7 @@ class ConfidenceCurves(foo.Panel):
     @property
     def config(self):
         return foo.PanelConfig(
-            name=PANEL_NAME,
+            name="confidence_curves",  # = PANEL_NAME, as fiftyone.yml lists it
             label="Confidence curves",
             icon="/assets/icon.svg",
             help_markdown=(

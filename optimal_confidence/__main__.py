@@ -233,8 +233,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.rebuild_demo and not args.demo:
         parser.error("--rebuild-demo goes with --demo")
 
-    # stdout holds only the result: FiftyOne's progress bars and log lines
-    # go to stderr
+    # stdout holds only the result: FiftyOne's log lines (its handlers hold
+    # the real stdout, so before the redirect) and progress bars go to stderr
+    _log_to_stderr()
     with contextlib.redirect_stdout(_ToStderr()):
         found = _compute(args)
     if isinstance(found, int):
@@ -284,8 +285,6 @@ def _compute(args: argparse.Namespace):
     """(dataset, samples, result, band, check), or the exit status 2 after
     printing the error."""
     import fiftyone as fo
-
-    _log_to_stderr()
 
     from .api import compute_optimal_confidence
 

@@ -252,10 +252,11 @@ def test_demo_builds_once_reuses_and_keeps_stdout_clean(tmp_path):
     if fo.dataset_exists(DEMO_DATASET_NAME):
         fo.delete_dataset(DEMO_DATASET_NAME)
     try:
-        proc = demo("--json")
+        proc = demo("--json", "--engine", "fiftyone")
         assert proc.returncode == 0, proc.stderr
         printed = json.loads(proc.stdout)  # nothing else on stdout
         assert "%" in proc.stderr  # the progress bar went to stderr
+        assert "Evaluating detections" in proc.stderr  # and FiftyOne's log
         ds = fo.load_dataset(DEMO_DATASET_NAME)
         assert len(ds) == 12
         expected = compute_optimal_confidence(ds, "predictions", progress=False)

@@ -12,7 +12,6 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-import fiftyone as fo
 import fiftyone.core.collections as foc
 from fiftyone import ViewField as F
 
@@ -26,10 +25,6 @@ __all__ = [
     "records_from_eval_key",
     "records_from_evaluation",
 ]
-
-#: label types whose labels carry a confidence and can be swept
-SUPPORTED_LABEL_TYPES = (fo.Detections, fo.Polylines, fo.Classification)
-
 
 class LabelValues:
     """Ids, labels and confidences of one label field, flattened.

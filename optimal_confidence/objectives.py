@@ -37,7 +37,9 @@ from typing import Any, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
-from .sweep import Counts, _safe_divide, precision_recall_f1
+from .options import OBJECTIVES as _CHOICES
+from .options import check_objective, check_value
+from .sweep import Counts, safe_divide, precision_recall_f1
 
 __all__ = [
     "OBJECTIVES",
@@ -46,11 +48,12 @@ __all__ = [
     "UnattainableTargetError",
     "choose",
     "fbeta",
+    "metric_curves",
     "objective_curve",
 ]
 
 #: the objective names :class:`Objective` accepts
-OBJECTIVES = ("f1", "fbeta", "precision", "recall", "cost", "accuracy")
+OBJECTIVES = tuple(c.value for c in _CHOICES)
 
 # Float noise in averaged ratios must not turn a reached target into a miss
 _EPS = 1e-12
@@ -107,46 +110,32 @@ class Objective:
     min_support: int = 1
 
     def __post_init__(self) -> None:
-        if self.name not in OBJECTIVES:
-            raise ValueError(
-                f"objective must be one of {list(OBJECTIVES)}; got "
-                f"{self.name!r}"
-            )
-        if self.average not in ("micro", "macro"):
-            raise ValueError(
-                f"average must be 'micro' or 'macro'; got {self.average!r}"
-            )
-        if not _is_number(self.beta) or not self.beta > 0:
-            raise ValueError(f"beta must be a number above 0; got {self.beta!r}")
-        if self.name in ("precision", "recall", "accuracy"):
-            if self.target is None:
-                raise ValueError(
-                    f"objective '{self.name}' needs a target: the least "
-                    f"{self.name} to reach, for example target=0.95"
-                )
-            if not _is_number(self.target) or not 0 < self.target <= 1:
-                raise ValueError(
-                    f"target must be in (0, 1]; got {self.target!r}"
-                )
-        elif self.target is not None:
-            raise ValueError(
-                f"target only applies to the 'precision', 'recall' and "
-                f"'accuracy' objectives, not '{self.name}'"
-            )
-        for name in ("fp_cost", "fn_cost"):
-            value = getattr(self, name)
-            if not _is_number(value) or value < 0:
-                raise ValueError(f"{name} must be a number >= 0; got {value!r}")
-        if self.name == "cost" and self.fp_cost == 0 and self.fn_cost == 0:
-            raise ValueError("fp_cost and fn_cost cannot both be 0")
-        if (
-            isinstance(self.min_support, bool)
-            or not isinstance(self.min_support, (int, np.integer))
-            or self.min_support < 1
-        ):
-            raise ValueError(
-                f"min_support must be an integer >= 1; got {self.min_support!r}"
-            )
+        # the same checks, and messages, as every front end's
+        # (optimal_confidence.options); values are stored normalized
+        for f in fields(self):
+            value = check_value("objective" if f.name == "name" else f.name, getattr(self, f.name))
+            object.__setattr__(self, f.name, value)
+        check_objective({"objective": self.name, **asdict(self)})
+
+    @property
+    def metric(self) -> str:
+        """The metric the objective's score is: ``"fbeta"`` (F1 and
+        F-beta), ``"recall"`` (a precision target maximizes the recall),
+        ``"precision"`` (a recall or accuracy target) or ``"cost"``."""
+        return {
+            "precision": "recall",
+            "recall": "precision",
+            "accuracy": "precision",
+            "cost": "cost",
+        }.get(self.name, "fbeta")
+
+    @property
+    def constrained(self) -> str | None:
+        """The metric a target objective holds at its target
+        (``"precision"`` or ``"recall"``), else None."""
+        return {"precision": "precision", "recall": "recall", "accuracy": "precision"}.get(
+            self.name
+        )
 
     @property
     def minimize(self) -> bool:
@@ -181,25 +170,17 @@ class Objective:
         return cls(**{k: v for k, v in d.items() if k in names})
 
 
-def _is_number(x: Any) -> bool:
-    return (
-        isinstance(x, (int, float, np.integer, np.floating))
-        and not isinstance(x, bool)
-        and np.isfinite(x)
-    )
-
-
 def fbeta(counts: Counts, beta: float) -> np.ndarray:
     """F-beta at each threshold; 0 where ``TP + FP + FN`` is 0."""
     b2 = float(beta) ** 2
     tp = counts.tp.astype(np.float64)
-    return _safe_divide(
+    return safe_divide(
         (1 + b2) * tp,
         (1 + b2) * tp + b2 * counts.fn.astype(np.float64) + counts.fp,
     )
 
 
-def _metrics(
+def metric_curves(
     counts: Counts, class_counts: Sequence[Counts] | None, objective: Objective
 ) -> dict[str, np.ndarray]:
     """Precision, recall and F-beta curves, micro or macro averaged."""
@@ -240,18 +221,12 @@ def objective_curve(
         return objective.fp_cost * counts.fp.astype(np.float64) + (
             objective.fn_cost * counts.fn.astype(np.float64)
         )
-    m = _metrics(counts, class_counts, objective)
-    if objective.name in ("f1", "fbeta"):
-        return m["fbeta"]
-    if objective.name == "accuracy":
-        p = m["precision"]
-        return np.where(p >= objective.target - _EPS, p, np.nan)
-    given, wanted = (
-        ("precision", "recall")
-        if objective.name == "precision"
-        else ("recall", "precision")
-    )
-    return np.where(m[given] >= objective.target - _EPS, m[wanted], np.nan)
+    m = metric_curves(counts, class_counts, objective)
+    score = m[objective.metric]
+    if objective.constrained is None:
+        return score
+    reached = m[objective.constrained] >= objective.target - _EPS
+    return np.where(reached, score, np.nan)
 
 
 def choose(
@@ -280,9 +255,9 @@ def choose(
         raise ValueError("There are no thresholds to choose from")
     score = objective_curve(objective, counts, class_counts)
 
-    if objective.name in ("precision", "recall", "accuracy"):
-        m = _metrics(counts, class_counts, objective)
-        given = m["precision" if objective.name == "accuracy" else objective.name]
+    if objective.constrained is not None:
+        m = metric_curves(counts, class_counts, objective)
+        given = m[objective.constrained]
         feasible = ~np.isnan(score)
         if not feasible.any():
             i = int(np.argmax(given))

@@ -22,9 +22,10 @@ from typing import Any
 import numpy as np
 
 from .objectives import UnattainableTargetError
-from .sweep import MatchRecords, _safe_divide, count_at
+from .options import check_number
+from .sweep import MatchRecords, safe_divide, count_at
 
-__all__ = ["ReviewBand", "find_review_band", "review_band"]
+__all__ = ["ReviewBand", "band_of", "find_review_band", "review_band"]
 
 
 @dataclass(frozen=True)
@@ -78,21 +79,9 @@ class ReviewBand:
 
     def summary(self) -> str:
         """Two sentences a person can act on."""
-        s = (
-            f"Accept predictions with confidence >= {self.t_high:.4g} "
-            f"automatically (precision {self.accepted_precision:.3f}), drop "
-            f"those below {self.t_low:.4g} (losing {self.lost_tp} true "
-            f"detection{'' if self.lost_tp == 1 else 's'}, "
-            f"{self.lost_share:.1%}), and review the "
-            f"{self.review} in between on {self.review_images} images: "
-            f"{self.automatic_share:.1%} of predictions need no person. "
-            f"After a perfect review: precision "
-            f"{self.precision_after_review:.3f}, recall "
-            f"{self.recall_after_review:.3f}."
-        )
-        if self.cost is not None:
-            s += f" Expected cost {self.cost:g}."
-        return s
+        from .reports import band_summary
+
+        return band_summary(self)
 
 
 def review_band(
@@ -136,8 +125,8 @@ def review_band(
 
     fn_after = int(count_at(records, np.array([t_low])).fn[0])
     kept_tp = accepted_tp + review_tp
-    prec_after = float(_safe_divide(np.array([kept_tp]), np.array([kept_tp + accepted_fp]))[0])
-    rec_after = float(_safe_divide(np.array([kept_tp]), np.array([kept_tp + fn_after]))[0])
+    prec_after = float(safe_divide(np.array([kept_tp]), np.array([kept_tp + accepted_fp]))[0])
+    rec_after = float(safe_divide(np.array([kept_tp]), np.array([kept_tp + fn_after]))[0])
 
     cost = None
     if review_cost is not None:
@@ -154,7 +143,7 @@ def review_band(
         accepted_tp=accepted_tp,
         accepted_fp=accepted_fp,
         accepted_precision=float(
-            _safe_divide(np.array([accepted_tp]), np.array([accepted_tp + accepted_fp]))[0]
+            safe_divide(np.array([accepted_tp]), np.array([accepted_tp + accepted_fp]))[0]
         ),
         review_tp=review_tp,
         review_fp=review_fp,
@@ -206,7 +195,7 @@ def find_review_band(
         raise ValueError("There are no thresholds to choose from")
     counts = count_at(records, t)
     kept = counts.tp + counts.fp
-    prec = _safe_divide(counts.tp.astype(np.float64), kept.astype(np.float64))
+    prec = safe_divide(counts.tp.astype(np.float64), kept.astype(np.float64))
     ok = np.flatnonzero(prec >= precision - 1e-12)
     if ok.size == 0:
         i = int(np.argmax(prec))
@@ -231,4 +220,51 @@ def find_review_band(
         review_cost=review_cost,
         fp_cost=fp_cost,
         fn_cost=fn_cost,
+    )
+
+
+def band_of(
+    records: MatchRecords,
+    thresholds: np.ndarray,
+    classwise: bool,
+    *,
+    precision: float | None = None,
+    max_lost: float = 0.05,
+    t_low: float | None = None,
+    t_high: float | None = None,
+    review_cost: float | None = None,
+    fp_cost: float = 1.0,
+    fn_cost: float = 1.0,
+) -> ReviewBand:
+    """The band a result asks for: found from ``precision`` and
+    ``max_lost`` (:func:`find_review_band`), or described by ``t_low`` and
+    ``t_high`` (:func:`review_band`). See
+    :meth:`~optimal_confidence.result.OptimalConfidenceResult.review_band`.
+    """
+    if not classwise:
+        raise ValueError(
+            "A review band needs a classwise result (classwise=True): "
+            "with cross-label matches, removing a reviewed prediction "
+            "can change other predictions' matches"
+        )
+    costs = dict(review_cost=review_cost, fp_cost=fp_cost, fn_cost=fn_cost)
+    if t_low is not None or t_high is not None:
+        if t_low is None or t_high is None or precision is not None:
+            raise ValueError(
+                "Give either precision (and max_lost) to find a band, or "
+                "both t_low and t_high to describe one"
+            )
+        t = (check_number("t_low", t_low), check_number("t_high", t_high))
+        return review_band(records, *t, **costs)
+    if precision is None:
+        raise ValueError(
+            "Give the precision the accepted predictions must reach, for "
+            "example precision=0.95, or both t_low and t_high"
+        )
+    return find_review_band(
+        records,
+        thresholds,
+        precision=check_number("precision", precision),
+        max_lost=check_number("max_lost", max_lost),
+        **costs,
     )

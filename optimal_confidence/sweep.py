@@ -35,7 +35,9 @@ __all__ = [
     "count_at",
     "exact_thresholds",
     "grid_thresholds",
+    "point_metrics",
     "precision_recall_f1",
+    "safe_divide",
 ]
 
 
@@ -111,6 +113,14 @@ class MatchRecords:
     def confidences(self) -> np.ndarray:
         """The finite-or-infinite (not ``NaN``) prediction confidences."""
         return self.pred_conf[~np.isnan(self.pred_conf)]
+
+    def present_classes(self) -> list[str]:
+        """The classes with a ground truth object or a prediction with a
+        confidence, in the order of :attr:`classes` (macro averages and
+        bootstrap resamples run over them)."""
+        scored = ~np.isnan(self.pred_conf)
+        present = set(self.gt_class.tolist()) | set(self.pred_class[scored].tolist())
+        return [c for i, c in enumerate(self.classes) if i in present]
 
     def restrict_to_class(self, label: str) -> "MatchRecords":
         """The rows of one class: predictions of that label and ground truth
@@ -227,13 +237,29 @@ def precision_recall_f1(
     fp = counts.fp.astype(np.float64)
     fn = counts.fn.astype(np.float64)
     return (
-        _safe_divide(tp, tp + fp),
-        _safe_divide(tp, tp + fn),
-        _safe_divide(2 * tp, 2 * tp + fp + fn),
+        safe_divide(tp, tp + fp),
+        safe_divide(tp, tp + fn),
+        safe_divide(2 * tp, 2 * tp + fp + fn),
     )
 
 
-def _safe_divide(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+def point_metrics(counts: Counts, index: int = 0) -> dict[str, float]:
+    """Precision, recall, F1 and the counts at entry ``index`` of
+    ``counts``, as plain Python numbers."""
+    c = Counts(*(np.asarray(x)[index : index + 1] for x in counts))
+    p, r, f1 = (float(x[0]) for x in precision_recall_f1(c))
+    return {
+        "precision": p,
+        "recall": r,
+        "f1": f1,
+        "tp": int(c.tp[0]),
+        "fp": int(c.fp[0]),
+        "fn": int(c.fn[0]),
+    }
+
+
+def safe_divide(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """``num / den`` elementwise, 0 where ``den`` is 0."""
     out = np.zeros_like(num, dtype=np.float64)
     np.divide(num, den, out=out, where=den > 0)
     return out

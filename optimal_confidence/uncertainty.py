@@ -18,7 +18,7 @@ import numpy as np
 from .objectives import (
     Objective,
     UnattainableTargetError,
-    _metrics,
+    metric_curves,
     choose,
     objective_curve,
 )
@@ -174,7 +174,9 @@ def bootstrap(
     at = np.array([chosen_threshold], dtype=np.float64)
     macro = objective.average == "macro"
     class_records = (
-        [records.restrict_to_class(c) for c in _macro_classes(records)] if macro else []
+        [records.restrict_to_class(c) for c in records.present_classes()]
+        if macro
+        else []
     )
 
     if batch_size is None:
@@ -241,17 +243,7 @@ def _value_at(
     not the target is reached, so that its interval is not cut off where a
     resample misses the target.
     """
-    if objective.name not in ("precision", "recall", "accuracy"):
+    if objective.constrained is None:
         return float(objective_curve(objective, counts, class_counts)[0]), float("nan")
-    loose = Objective("f1", average=objective.average)
-    m = _metrics(counts, class_counts, loose)
-    if objective.name == "accuracy":
-        return float(m["precision"][0]), float(m["precision"][0])
-    other = "recall" if objective.name == "precision" else "precision"
-    return float(m[other][0]), float(m[objective.name][0])
-
-
-def _macro_classes(records: MatchRecords) -> list[str]:
-    scored = ~np.isnan(records.pred_conf)
-    present = set(records.gt_class.tolist()) | set(records.pred_class[scored].tolist())
-    return [c for i, c in enumerate(records.classes) if i in present]
+    m = metric_curves(counts, class_counts, objective)
+    return float(m[objective.metric][0]), float(m[objective.constrained][0])

@@ -107,7 +107,7 @@ def test_report_shows_the_best_row(result):
 
 
 def test_report_shows_enough_decimals_to_tell_thresholds_apart():
-    from optimal_confidence.api import _decimals
+    from optimal_confidence.reports import decimals as _decimals
 
     assert _decimals(np.array([0.5, 0.51, 0.516])) == 3
     assert _decimals(np.array([0.5161, 0.5163, 0.6])) == 4

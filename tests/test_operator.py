@@ -78,8 +78,8 @@ def test_form_defaults_let_the_user_press_execute(op_dataset):
     [
         (dict(gt_field="predictions", pred_field="predictions"), "pred_field", "both 'predictions'"),
         (dict(pred_field="predictions", lower_bound=0.7, upper_bound=0.2), "upper_bound", "must be above the lower bound"),
-        (dict(pred_field="predictions", iou=0), "iou", "IoU must be in (0, 1]"),
-        (dict(pred_field="predictions", iou=1.2), "iou", "IoU must be in (0, 1]"),
+        (dict(pred_field="predictions", iou=0), "iou", "iou must be in (0, 1]"),
+        (dict(pred_field="predictions", iou=1.2), "iou", "iou must be in (0, 1]"),
         (dict(pred_field="predictions", run_key="bad key"), "run_key", "not a valid run key"),
     ],
 )

@@ -1,0 +1,297 @@
+"""The operator's form, built from the option spec, and the one mapping from
+its params to a :class:`~optimal_confidence.request.RunRequest`.
+
+Every option of :data:`~optimal_confidence.options.OPTIONS` that applies
+to the chosen fields' task (and, by :attr:`Option.when`, to the other
+values) is an input with the spec's type, default, range and help; a value
+the spec's checks refuse marks its input invalid with the same message the
+API raises, which disables **Execute**. ``execute`` reads the params with
+:func:`form_values`, the same function the form uses, so the two cannot
+disagree on a default.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import fiftyone as fo
+import fiftyone.operators.types as types
+from fiftyone import ViewField as F
+
+from ..fields import is_frames, label_fields, task_of
+from ..options import GROUPS, OPTIONS, Option, OptionError, problems
+from ..request import RunRequest
+from ..runs import check_run_key, suggest_run_key
+
+__all__ = ["build_form", "form_values", "request_from_params"]
+
+#: option kinds whose form value "" means None (an empty dropdown choice)
+_EMPTY_IS_NONE = ("str", "eval_key", "run_key", "choice")
+
+#: the groups' headers: what each says under its title
+_DESCRIPTIONS = {
+    "matching": "How a prediction matches a ground truth object",
+    "thresholds": (
+        "Leave the bounds empty to use the range of the confidences, and the "
+        "number empty for the exact sweep (every distinct confidence)"
+    ),
+    "objective": "What the best threshold is best at",
+    "per_class": "Optional: a threshold for each class",
+    "uncertainty": "Optional: how certain the threshold is",
+    "review": "Optional: a band of uncertain predictions for a person to review",
+    "storage": "The result is stored on the dataset",
+}
+
+
+def form_values(params: Mapping[str, Any], task: str | None) -> dict[str, Any]:
+    """Each option's value from the form's params: the param where the
+    option applies (its form default when the param is missing, ``None``
+    for an empty choice), the spec's default where it does not."""
+    values: dict[str, Any] = {}
+    for o in OPTIONS:
+        if not o.shown(params, task):
+            values[o.name] = o.default
+            continue
+        value = params.get(o.name, o.initial)
+        if value == "" and o.kind in _EMPTY_IS_NONE:
+            value = None
+        values[o.name] = value
+    return values
+
+
+def request_from_params(params: Mapping[str, Any], target: Any, dataset: Any) -> RunRequest:
+    """The request of an operator run: the form's values, stored under the
+    given run key or a free one (the operator always stores its result).
+
+    Raises:
+        OptionError: as the API would
+    """
+    pred_field = params.get("pred_field")
+    label_type = target._get_label_field_type(pred_field) if pred_field else fo.Detections
+    task = task_of(label_type, params.get("positive_label") or None)
+    values = form_values(params, task)
+    values["run_key"] = values["run_key"] or suggest_run_key(dataset)
+    return RunRequest.build(**values)
+
+
+def _invalid(prop: Any, message: str) -> None:
+    prop.invalid = True
+    prop.error_message = message
+
+
+def _description(o: Option) -> str:
+    text = o.help[0].upper() + o.help[1:]
+    if o.nullable and o.form_default is None:
+        text += f"; empty: {o.none}"
+    return text
+
+
+def _choices_view(o: Option) -> Any:
+    if len(o.choices) > 3:
+        view = types.DropdownView()
+    else:
+        view = types.RadioGroup(orientation="horizontal")
+    for c in o.choices:
+        view.add_choice(c.value, label=c.label, description=c.description or None)
+    return view
+
+
+def _dropdown(inputs: Any, name: str, choices: list[tuple[str, str]], **kwargs: Any) -> Any:
+    view = types.DropdownView()
+    for value, label in choices:
+        view.add_choice(value, label=label)
+    return inputs.enum(name, view.values(), view=view, **kwargs)
+
+
+def _add_input(inputs: Any, o: Option, ctx: Any, target: Any, fields: Mapping[str, str]) -> Any:
+    """The input of option ``o``; None where it has nothing to offer (no
+    evaluation to reuse)."""
+    common = dict(label=o.label, description=_description(o))
+    if o.kind == "float":
+        return inputs.float(o.name, default=o.initial, min=o.low, max=o.high, **common)
+    if o.kind == "int":
+        return inputs.int(o.name, default=o.initial, min=o.low, max=o.high, **common)
+    if o.kind == "bool":
+        return inputs.bool(o.name, default=o.initial, **common)
+    if o.kind == "choice":
+        view = _choices_view(o)
+        return inputs.enum(o.name, view.values(), default=o.default, view=view, **common)
+    if o.kind == "eval_key":
+        keys = _reusable_evaluations(ctx.dataset, fields["pred_field"], fields["gt_field"])
+        if not keys:
+            return None
+        choices = [("", "None: match now")] + [(k, k) for k in keys]
+        return _dropdown(inputs, o.name, choices, default="", required=False, **common)
+    if o.kind == "str" and o.name == "positive_label":
+        labels = sorted(x for x in target.distinct(f"{fields['gt_field']}.label") if x)
+        choices = [("", "None: multiclass, escalate uncertain answers")]
+        choices += [(x, x) for x in labels]
+        return _dropdown(inputs, o.name, choices, default="", required=False, **common)
+    if o.kind == "run_key":
+        return inputs.str(o.name, default=suggest_run_key(ctx.dataset), **common)
+    return inputs.str(o.name, default=o.default, **common)
+
+
+def _reusable_evaluations(dataset: Any, pred_field: str, gt_field: str) -> list[str]:
+    """The detection evaluations of these two fields."""
+    keys = []
+    for key in dataset.list_evaluations():
+        cfg = dataset.get_evaluation_info(key).config
+        if (
+            getattr(cfg, "type", None) == "detection"
+            and getattr(cfg, "pred_field", None) == pred_field
+            and getattr(cfg, "gt_field", None) == gt_field
+        ):
+            keys.append(key)
+    return keys
+
+
+# ---------------------------------------------------------------------------
+# The form
+
+
+def _target_input(ctx: Any, inputs: Any) -> Any:
+    """The target (dataset, current view, selected samples). After a click
+    in the curves panel the App's view filters the predictions: sweeping it
+    would sweep only the kept ones, so the dataset is the default then."""
+    filtered = any(
+        isinstance(stage, fo.core.stages.FilterLabels)
+        for stage in getattr(ctx.view, "_stages", [])
+    )
+    inputs.view_target(
+        ctx,
+        action_description="Sweep",
+        default_target="DATASET" if filtered else None,
+        current_view_description=(
+            "Sweep the current view. It filters labels: only the "
+            "predictions it keeps are swept"
+            if filtered
+            else None
+        ),
+    )
+    return ctx.target_view()
+
+
+def _field_inputs(ctx: Any, inputs: Any, fields: Mapping[str, type]) -> tuple[str, str, Any]:
+    """The ground truth and predictions dropdowns (predictions: fields of
+    the ground truth's type and level); returns the two fields and the
+    predictions' input."""
+    gt_default = next(
+        (f for f in ("ground_truth", "frames.ground_truth") if f in fields),
+        next(iter(fields)),
+    )
+    gt_field = ctx.params.get("gt_field") or gt_default
+    o = {x.name: x for x in OPTIONS}
+    _dropdown(
+        inputs, "gt_field", [(f, f) for f in fields], default=gt_default, required=False,
+        label=o["gt_field"].label, description=_description(o["gt_field"]),
+    )
+    pred_choices = [
+        f for f, t in fields.items()
+        if t is fields.get(gt_field) and is_frames(f) == is_frames(gt_field)
+    ] or list(fields)
+    pred_default = next((f for f in pred_choices if f != gt_field), pred_choices[0])
+    pred_field = ctx.params.get("pred_field") or pred_default
+    prop = _dropdown(
+        inputs, "pred_field", [(f, f) for f in pred_choices], default=pred_default,
+        required=True, label=o["pred_field"].label,
+        description=_description(o["pred_field"]),
+    )
+    if pred_field != gt_field and pred_field not in pred_choices:
+        kind = getattr(fields.get(gt_field), "__name__", "label")
+        _invalid(
+            prop,
+            f"'{pred_field}' is not a {kind} field like '{gt_field}'; choose "
+            f"one of {pred_choices}",
+        )
+    return gt_field, pred_field, prop
+
+
+def data_problem(target: Any, pred_field: str) -> str | None:
+    """Why ``target`` has nothing to sweep in ``pred_field``, or None.
+    Existence checks that stop at the first hit, so that the form stays
+    quick on large datasets (it is resolved on every change)."""
+    if len(target.limit(1)) == 0:
+        return "The chosen target has no samples"
+    label_type = target._get_label_field_type(pred_field)
+    if issubclass(label_type, fo.Classification):
+        has_preds = target.exists(pred_field)
+    else:
+        path = f"{pred_field}.{label_type._LABEL_LIST_FIELD}"
+        expr = F(path[len("frames."):] if is_frames(path) else path).length() > 0
+        has_preds = target.match_frames(expr) if is_frames(path) else target.match(expr)
+    if len(has_preds.limit(1)) == 0:
+        return f"'{pred_field}' has no predictions in the chosen target"
+    scored = target.filter_labels(
+        pred_field, F("confidence") >= float("-inf"), only_matches=True
+    )
+    if len(scored.limit(1)) == 0:
+        return (
+            f"None of the predictions in '{pred_field}' has a confidence; the "
+            f"sweep needs confidences"
+        )
+    return None
+
+
+def _errors(ctx: Any, values: Mapping[str, Any]) -> dict[str, str]:
+    """The first problem of each option: the spec's checks, then the run
+    key against the dataset."""
+    errors: dict[str, str] = {}
+    for e in problems(values):
+        errors.setdefault(e.option, str(e))
+    key = values.get("run_key") or suggest_run_key(ctx.dataset)
+    if "run_key" not in errors:
+        try:
+            check_run_key(ctx.dataset, key, bool(values.get("overwrite")))
+        except OptionError as e:
+            errors["run_key"] = str(e)
+    return errors
+
+
+def _no_fields(inputs: Any) -> None:
+    prop = inputs.view(
+        "no_fields",
+        types.Warning(
+            label="No Detections, Polylines or Classification fields",
+            description=(
+                "This dataset has no label field to sweep; add predictions "
+                "and ground truth first"
+            ),
+        ),
+    )
+    prop.invalid = True
+
+
+def build_form(ctx: Any, inputs: Any) -> None:
+    """The operator's form: the target, the fields, then each group of
+    options that applies, with the spec's checks on every value."""
+    target = _target_input(ctx, inputs)
+    fields = label_fields(target)
+    if not fields:
+        _no_fields(inputs)
+        return
+    gt_field, pred_field, pred_prop = _field_inputs(ctx, inputs, fields)
+    label_type = fields.get(pred_field, fields[gt_field])
+    task = task_of(label_type, ctx.params.get("positive_label") or None)
+    values = form_values({**ctx.params, "pred_field": pred_field, "gt_field": gt_field}, task)
+    errors = _errors(ctx, values)
+    if "pred_field" in errors:
+        _invalid(pred_prop, errors["pred_field"])
+    elif not pred_prop.invalid:
+        problem = data_problem(target, pred_field)
+        if problem:
+            _invalid(pred_prop, problem)
+    chosen = {"pred_field": pred_field, "gt_field": gt_field}
+    for group, title in GROUPS.items():
+        shown = [o for o in OPTIONS if o.group == group and o.shown(values, task)]
+        if group != "fields" and shown:
+            inputs.view(
+                f"{group}_header",
+                types.Header(label=title, description=_DESCRIPTIONS.get(group), divider=True),
+            )
+        for o in shown:
+            if o.kind == "field":
+                continue
+            prop = _add_input(inputs, o, ctx, target, chosen)
+            if prop is not None and o.name in errors:
+                _invalid(prop, errors[o.name])

@@ -1,0 +1,156 @@
+"""The curves panel's layout: module-level functions that add the panel's
+parts to its ``types.Object`` from the panel's state. The texts come from
+:mod:`optimal_confidence.reports`."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import fiftyone.operators.types as types
+
+from .. import reports
+from .panel_state import ALL, BAND_DEFAULTS
+
+#: plot size in pixels (the App collapses plots without one). The view
+#: gets them as CSS strings: the App of FiftyOne 1.22 reads a bare number
+#: as a percentage of the panel (capped at 100%), which made each plot's box
+#: as tall as the whole panel
+PLOT_WIDTH, PLOT_HEIGHT = 560, 340
+
+
+def empty(panel: Any, on_run: Any) -> types.Property:
+    """The panel of a dataset without results: what to do."""
+    panel.md(
+        "### No results yet\n\n"
+        "This dataset has no stored result of the "
+        "`optimal_confidence` operator. Run it on a predictions field "
+        "and its precision, recall and F1 curves show here.",
+        name="empty",
+    )
+    panel.btn(
+        "run_operator",
+        label="Find the optimal confidence threshold",
+        icon="play_arrow",
+        variant="contained",
+        on_click=on_run,
+    )
+    return types.Property(
+        panel,
+        view=types.GridView(orientation="vertical", align_x="center", align_y="center", gap=2),
+    )
+
+
+def controls(panel: Any, state: Mapping[str, Any], handlers: Mapping[str, Any]) -> None:
+    """The result and class selectors, and "New sweep"."""
+    row = panel.h_stack("controls", align_y="center", gap=2)
+    runs = types.DropdownView(label="Result")
+    for key in state.get("runs") or []:
+        runs.add_choice(key, label=key)
+    row.enum("run_key", runs.values(), label="Result", view=runs, on_change=handlers["run"])
+    classes = types.DropdownView(label="Classes")
+    classes.add_choice(ALL, label="All classes")
+    for name in state.get("classes") or []:
+        classes.add_choice(name, label=name)
+    row.enum(
+        "class_name", classes.values(), default=ALL, label="Classes", view=classes,
+        on_change=handlers["class"],
+    )
+    row.btn(
+        "run_operator", label="New sweep", icon="add", variant="outlined",
+        on_click=handlers["new"],
+    )
+
+
+def summary(panel: Any, state: Mapping[str, Any], handlers: Mapping[str, Any]) -> None:
+    """The result's summary and intervals, the selection, and the view
+    buttons."""
+    info = state.get("info")
+    if info:
+        panel.md(reports.summary_markdown(info), name="summary")
+        if info.get("ci"):
+            panel.md(reports.ci_markdown(info), name="ci_text")
+    panel.md(reports.selection_markdown(state.get("selected")), name="selection")
+    actions = panel.h_stack("actions", gap=2, align_x="left")
+    actions.btn(
+        "show_best", label="Show the best threshold", icon="star", variant="outlined",
+        on_click=handlers["best"],
+    )
+    actions.btn(
+        "save_view", label="Save this view", icon="bookmark_add", variant="outlined",
+        disabled=not state.get("selected"), on_click=handlers["save"],
+    )
+    actions.btn(
+        "reset_view", label="Show all predictions", icon="restart_alt",
+        variant="outlined", on_click=handlers["reset"],
+    )
+    if state.get("message") and not state.get("message_at"):
+        panel.md(state.get("message"), name="message_text")
+
+
+def plots(panel: Any, state: Mapping[str, Any], on_click: Any) -> None:
+    """The two plots, one above the other (side by side they overflow a
+    half-width panel)."""
+    layouts = state.get("layouts") or {}
+    stack = panel.v_stack("plots", gap=1, align_x="left")
+    for name in ("threshold", "pr"):
+        stack.plot(
+            name,
+            layout=layouts.get(name, {}),
+            config={"displayModeBar": False},
+            on_click=on_click,
+            width=f"{PLOT_WIDTH}px",
+            height=f"{PLOT_HEIGHT}px",
+        )
+
+
+def per_class(panel: Any, state: Mapping[str, Any], handlers: Mapping[str, Any]) -> None:
+    """The per-class table (markdown: it renders as it reads here) and the
+    buttons of the per-class view."""
+    panel.md(
+        reports.class_table_markdown(
+            state.get("class_table"), state.get("operating"), state.get("info.minimize")
+        ),
+        name="class_table_text",
+    )
+    row = panel.h_stack("per_class_actions", gap=2, align_x="left")
+    row.btn(
+        "per_class_view", label="Show the per-class view", icon="tune",
+        variant="outlined", on_click=handlers["per_class_view"],
+    )
+    row.btn(
+        "save_per_class", label="Save the per-class view", icon="bookmark_add",
+        variant="outlined", on_click=handlers["save_per_class"],
+    )
+    if state.get("message") and state.get("message_at") == "per_class":
+        panel.md(state.get("message"), name="per_class_message")
+
+
+def band(panel: Any, state: Mapping[str, Any], handlers: Mapping[str, Any]) -> None:
+    """The review band: its inputs, what was found, and the button that
+    shows the predictions to review."""
+    info = state.get("info")
+    panel.md(reports.band_header_markdown(info["task"], info["classwise"]), name="band_header")
+    if not info["classwise"]:
+        return
+    words = reports.BAND_WORDS[info["task"]]
+    row = panel.h_stack("band_inputs", gap=2, align_y="center")
+    row.float("precision", default=BAND_DEFAULTS["precision"], label=words["precision"], min=0, max=1)
+    row.float("max_lost", default=BAND_DEFAULTS["max_lost"], label=words["max_lost"], min=0, max=1)
+    row.float("review_cost", label="Cost per review (optional)", min=0)
+    row.btn(
+        "find_band", label="Find the band", icon="tune", variant="contained",
+        on_click=handlers["band"],
+    )
+    found, error = state.get("band"), state.get("band_error")
+    if error:
+        panel.md(f"_No band:_ {error}", name="band_text")
+    elif found:
+        panel.md(found["summary"], name="band_text")
+    if found:
+        panel.btn(
+            "review_view", label=f"Show the {found['review']} predictions to review",
+            icon="visibility", variant="outlined", disabled=not found["review"],
+            on_click=handlers["review_view"],
+        )
+    if state.get("message") and state.get("message_at") == "band":
+        panel.md(state.get("message"), name="band_message")

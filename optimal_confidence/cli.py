@@ -1,0 +1,365 @@
+"""Command line: ``python -m optimal_confidence``.
+
+Examples::
+
+    # sweep a dataset's predictions and print the best threshold
+    python -m optimal_confidence --dataset my-dataset --pred predictions
+
+    # the same, as JSON, and stored on the dataset as a run
+    python -m optimal_confidence --dataset my-dataset --pred predictions \\
+        --json --save-run optimal_confidence
+
+    # the highest recall with at least 90% precision, per class
+    python -m optimal_confidence --dataset my-dataset --pred predictions \\
+        --objective precision --target 0.9 --per-class
+
+    # CI gate: fail when F1 at the deployed threshold drops below 0.7
+    python -m optimal_confidence --dataset my-dataset --pred predictions \\
+        --at 0.42 --min-f1 0.7
+
+    # build the demo dataset (no downloads) and sweep it
+    python -m optimal_confidence --demo
+
+    # choose on the demo's "train" images, check on its "val" images
+    python -m optimal_confidence --demo --tag train --check-tag val
+
+The options of the run (fields, matching, thresholds, objective, per-class,
+intervals, review band, storage) come from
+:data:`optimal_confidence.options.OPTIONS`, grouped as there; only what
+selects the samples, checks a deployed threshold and shapes the output is
+declared here.
+
+Exit status: 0 done, 1 a ``--min-*`` bound failed at ``--at``, 2 bad input
+(with a one-line message).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import sys
+from typing import Any, NamedTuple, Sequence
+
+from .options import GROUPS, OPTIONS, Option
+
+#: the command line's own default for ``--pred`` (the API has none)
+DEFAULT_PRED_FIELD = "predictions"
+
+
+def _default_text(o: Option) -> str:
+    if o.cli_flag is not None:
+        return ""
+    if o.name == "pred_field":
+        return f" (default: {DEFAULT_PRED_FIELD})"
+    if o.default is None:
+        return f" (default: {o.none})" if o.none else ""
+    return f" (default: {o.default})"
+
+
+def add_option(group: Any, o: Option) -> None:
+    """Adds option ``o`` to an argparse group. Options the user does not
+    give are left out of the namespace, so the request takes the spec's
+    default; values are checked by the request, not by argparse, so a bad
+    value gets the same one-line message as in the API."""
+    kwargs: dict[str, Any] = dict(dest=o.name, default=argparse.SUPPRESS)
+    help_text = (o.cli_help or o.help) + _default_text(o)
+    if o.cli_flag is not None:
+        kwargs.update(action="store_const", const=o.cli_flag)
+    else:
+        kwargs["type"] = {"float": float, "int": int}.get(o.kind, str)
+        if o.kind == "choice":
+            kwargs["metavar"] = "{" + ",".join(c.value for c in o.choices) + "}"
+        elif o.metavar:
+            kwargs["metavar"] = o.metavar
+    group.add_argument(o.flag, help=help_text.replace("%", "%%"), **kwargs)
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    for key, title in GROUPS.items():
+        group = p.add_argument_group(title.lower())
+        for o in OPTIONS:
+            if o.group == key and o.flag:
+                add_option(group, o)
+
+
+def _add_cli_options(p: argparse.ArgumentParser) -> None:
+    src = p.add_argument_group("what to sweep")
+    which = src.add_mutually_exclusive_group(required=True)
+    which.add_argument("--dataset", help="the FiftyOne dataset to sweep")
+    which.add_argument(
+        "--demo",
+        action="store_true",
+        help="sweep the demo dataset, building it (locally, no downloads) "
+        "when it does not exist",
+    )
+    src.add_argument(
+        "--rebuild-demo", action="store_true",
+        help="with --demo: delete the demo dataset and build it anew",
+    )
+    src.add_argument(
+        "--demo-samples", type=int, default=200,
+        help="size of the demo dataset (default: 200)",
+    )
+    src.add_argument("--view", help="sweep this saved view of the dataset")
+    src.add_argument("--tag", help="sweep only the samples with this tag")
+    held = p.add_argument_group("held-out check")
+    held.add_argument("--check-tag", metavar="TAG", help="check the chosen threshold on the samples with this tag")
+    held.add_argument("--check-view", metavar="NAME", help="check the chosen threshold on this saved view")
+    gate = p.add_argument_group("check a deployed threshold (for CI)")
+    gate.add_argument("--at", type=float, metavar="T", help="report the metrics at threshold T")
+    for name in ("f1", "precision", "recall"):
+        gate.add_argument(
+            f"--min-{name}", type=float, metavar="X",
+            help=f"with --at: exit 1 when {name} at T is below X",
+        )
+    out = p.add_argument_group("output")
+    out.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    out.add_argument(
+        "--plot", metavar="PNG",
+        help="also write the curves (P/R/F1 against the threshold, and the "
+        "PR curve) to this PNG file",
+    )
+    out.add_argument("--rows", type=int, default=5, help="table rows around the best (default: 5)")
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line's parser: its own options, then the run's options
+    by group."""
+    p = argparse.ArgumentParser(
+        prog="python -m optimal_confidence",
+        description=(
+            "Find the confidence threshold to deploy a model at for a "
+            "FiftyOne prediction field, from the exact curve at every "
+            "confidence."
+        ),
+    )
+    _add_cli_options(p)
+    _add_run_options(p)
+    return p
+
+
+def request_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The run options the user gave (the others take the spec's
+    defaults), with the command line's default predictions field."""
+    names = {o.name for o in OPTIONS}
+    given = {k: v for k, v in vars(args).items() if k in names}
+    given.setdefault("pred_field", DEFAULT_PRED_FIELD)
+    return given
+
+
+def _log_to_stderr() -> None:
+    """Sends FiftyOne's log lines (database notices, "Evaluating
+    detections...") to stderr, so that stdout holds only the result and
+    ``--json`` output can be piped."""
+    import fiftyone.core.logging as fol
+
+    for logger in fol._get_loggers():
+        for handler in logger.handlers:
+            if getattr(handler, "stream", None) is sys.stdout:
+                handler.setStream(sys.stderr)
+
+
+class _ToStderr(io.TextIOBase):
+    """Writes to stderr. Not ``sys.stderr`` itself: the progress bars'
+    stdout capture would then try to re-point logging handlers that write to
+    stderr."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
+def _select(dataset: Any, view_name: str | None, tag: str | None) -> Any:
+    """The dataset, one of its saved views, and/or its samples with a tag."""
+    samples = dataset
+    if view_name:
+        if not dataset.has_saved_view(view_name):
+            raise ValueError(
+                f"Dataset '{dataset.name}' has no saved view '{view_name}'. "
+                f"Saved views: {dataset.list_saved_views() or 'none'}"
+            )
+        samples = dataset.load_saved_view(view_name)
+    if tag:
+        samples = samples.match_tags(tag)
+        if len(samples) == 0:
+            raise ValueError(
+                f"No sample has the tag '{tag}'. Tags: "
+                f"{sorted(dataset.distinct('tags')) or 'none'}"
+            )
+    return samples
+
+
+def _demo_dataset(rebuild: bool, num_samples: int) -> Any:
+    """The demo dataset: the existing one when it is the demo of this size,
+    else built anew (only with ``rebuild`` when a different dataset holds
+    the name, so that nothing is deleted unasked)."""
+    import fiftyone as fo
+
+    from .demo import DEMO_DATASET_NAME, demo_info, make_demo_dataset
+
+    name = DEMO_DATASET_NAME
+    if fo.dataset_exists(name) and not rebuild:
+        dataset = fo.load_dataset(name)
+        if dataset.info.get("demo") == demo_info(num_samples=num_samples):
+            return dataset
+        raise ValueError(
+            f"Dataset '{name}' exists but is not the demo dataset of "
+            f"{num_samples} samples this version builds; add --rebuild-demo "
+            f"to delete it and build the demo anew"
+        )
+    return make_demo_dataset(
+        name, num_samples=num_samples, overwrite=True, persistent=True
+    )
+
+
+def _dataset(args: argparse.Namespace) -> Any:
+    import fiftyone as fo
+
+    if args.demo:
+        return _demo_dataset(args.rebuild_demo, args.demo_samples)
+    if not fo.dataset_exists(args.dataset):
+        raise ValueError(
+            f"No dataset named '{args.dataset}'. Datasets: "
+            f"{fo.list_datasets() or 'none'}"
+        )
+    return fo.load_dataset(args.dataset)
+
+
+class _Found(NamedTuple):
+    dataset: Any
+    samples: Any
+    outcome: Any
+    check: Any
+
+
+def compute(args: argparse.Namespace, options: dict[str, Any]) -> _Found:
+    """Checks the options, loads the samples and runs the request; the
+    held-out check when asked for.
+
+    Raises:
+        ValueError: for bad input, before anything is written
+    """
+    from .pipeline import run
+    from .request import RunRequest
+
+    request = RunRequest.build(**options)
+    dataset = _dataset(args)
+    samples = _select(dataset, args.view, args.tag)
+    held_out = (
+        _select(dataset, args.check_view, args.check_tag)
+        if args.check_view or args.check_tag
+        else None
+    )
+    outcome = run(samples, request, progress=False, strict_band=True)
+    check = outcome.result.check_on(held_out) if held_out is not None else None
+    return _Found(dataset, samples, outcome, check)
+
+
+def _at(result: Any, t: float, args: argparse.Namespace) -> dict[str, Any]:
+    """The exact metrics at threshold ``t`` and the ``--min-*`` checks."""
+    values = result.point(t)
+    del values["score"]
+    failed = [
+        f"{name} {values[name]:.4f} < {bound:g}"
+        for name in ("f1", "precision", "recall")
+        if (bound := getattr(args, f"min_{name}")) is not None
+        and values[name] < bound
+    ]
+    return {"threshold": t, **values, "failed": failed}
+
+
+def _print_json(found: _Found, at: dict[str, Any] | None) -> None:
+    result, band = found.outcome.result, found.outcome.band
+    out = {"dataset": found.dataset.name, **result.metrics()}
+    if at is not None:
+        out["at"] = at
+    if band is not None:
+        out["review_band"] = band.to_dict()
+    if found.check is not None:
+        out["held_out"] = found.check.to_dict()
+    print(json.dumps(out, indent=2))
+
+
+def _print_text(args: argparse.Namespace, found: _Found, at: dict[str, Any] | None) -> None:
+    result, band = found.outcome.result, found.outcome.band
+    print(f"Dataset '{found.dataset.name}' ({len(found.samples)} samples)")
+    print(result.report(num_rows=args.rows))
+    if band is not None:
+        print("\nReview band: " + band.summary())
+    if found.check is not None:
+        print("\nHeld-out check: " + found.check.summary())
+    if at is not None:
+        print(
+            f"\nAt threshold {at['threshold']:g}: F1 {at['f1']:.4f}  "
+            f"precision {at['precision']:.4f}  recall {at['recall']:.4f}  "
+            f"TP {at['tp']}  FP {at['fp']}  FN {at['fn']}"
+        )
+    if result.run_key:
+        print(f"\nStored as run '{result.run_key}' on dataset '{found.dataset.name}'")
+
+
+def _write_plot(result: Any, path: str, band: Any) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .plots import plot_curves
+
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fig = plot_curves(result, band=band)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def print_outcome(args: argparse.Namespace, found: _Found) -> int:
+    """Prints the result (JSON or tables), writes the plot, and returns the
+    exit status of the ``--min-*`` checks."""
+    result = found.outcome.result
+    at = _at(result, args.at, args) if args.at is not None else None
+    if args.json:
+        _print_json(found, at)
+    else:
+        _print_text(args, found, at)
+    if args.plot:
+        _write_plot(result, args.plot, found.outcome.band)
+        if not args.json:
+            print(f"\nCurves written to {os.path.abspath(args.plot)}")
+    if at is not None and at["failed"]:
+        print(
+            f"check failed at threshold {args.at:g}: " + "; ".join(at["failed"]),
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the command line; returns the exit status."""
+    p = parser()
+    args = p.parse_args(argv)
+    if args.at is None and any(
+        getattr(args, f"min_{n}") is not None for n in ("f1", "precision", "recall")
+    ):
+        p.error("--min-f1/--min-precision/--min-recall need --at T")
+    if args.rebuild_demo and not args.demo:
+        p.error("--rebuild-demo goes with --demo")
+
+    # stdout holds only the result: FiftyOne's log lines (its handlers hold
+    # the real stdout, so before the redirect) and progress bars go to stderr
+    _log_to_stderr()
+    with contextlib.redirect_stdout(_ToStderr()):
+        try:
+            found = compute(args, request_options(args))
+        except ValueError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+    return print_outcome(args, found)

@@ -1,0 +1,169 @@
+"""The matplotlib figure of a result, for notebooks and reports: the same
+curves and marks as the panel's plotly figures
+(:func:`~optimal_confidence.plots.data.marks`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+
+from .data import COLORS, Marks, marks
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from ..result import OptimalConfidenceResult
+    from ..review import ReviewBand
+
+__all__ = ["plot_curves"]
+
+
+def _axes(ax: Any, figsize: tuple[float, float]) -> tuple["Figure", "Axes", "Axes | None"]:
+    """The figure, the threshold plot's axes and the PR plot's (or None)."""
+    if ax is None:
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=figsize, layout="constrained")
+        ax_t, ax_pr = fig.subplots(1, 2)
+        return fig, ax_t, ax_pr
+    if isinstance(ax, (list, tuple, np.ndarray)):
+        axes = list(np.ravel(ax))
+        if len(axes) != 2:
+            raise ValueError(f"ax must be one Axes or a pair of Axes; got {len(axes)} axes")
+        return axes[0].figure, axes[0], axes[1]
+    return ax.figure, ax, None
+
+
+def _best_text(m: Marks) -> str:
+    c, b = m.curves, m.best
+    second = f"cov={b['coverage']:.3f}" if m.multiclass else f"R={b['recall']:.3f}"
+    return (
+        f"{c.best_label}\n{c.score_text}\nt={b['threshold']:.4g}  "
+        f"{c.names['precision'][0]}={b['precision']:.3f}  {second}"
+    )
+
+
+def _shade(ax: "Axes", m: Marks) -> None:
+    """The review band and the bootstrap interval of the threshold."""
+    if m.band is not None:
+        ax.axvspan(
+            m.band.t_low, m.band.t_high, color=COLORS["band"], alpha=0.25,
+            label="review band", linewidth=0,
+        )
+    if m.ci is not None:
+        lo, hi, level = m.ci
+        ax.axvspan(
+            lo, hi, color=COLORS["best"], alpha=0.1, linewidth=0,
+            label=f"{level:.0%} interval of the threshold",
+        )
+
+
+def _draw_threshold(ax: "Axes", m: Marks) -> None:
+    c, b = m.curves, m.best
+    drawstyle = "steps-pre" if c.exact else "default"
+    for key in m.keys:
+        # matplotlib labels stay lower case ("F1" and F-beta keep theirs)
+        label = m.labels[key] if key in ("f1", "fbeta") else m.labels[key].lower()
+        ax.plot(c.thresholds, c.curve(key), color=COLORS[key], label=label, drawstyle=drawstyle)
+    ax.axvline(b["threshold"], color=COLORS["best"], linestyle="--", linewidth=1)
+    ax.plot(
+        [b["threshold"]], [b[c.mark_on]], marker="*", markersize=14, linestyle="none",
+        color=COLORS["best"], label=c.best_label,
+    )
+    ax.annotate(
+        _best_text(m), xy=(b["threshold"], b[c.mark_on]), xytext=(8, 10),
+        textcoords="offset points", fontsize=8, color=COLORS["best"],
+    )
+    if c.target is not None:
+        ax.axhline(
+            c.target, color=COLORS[c.target_metric], linestyle="-.", linewidth=1,
+            label=m.target_text,
+        )
+    _shade(ax, m)
+    ax.set_xlabel("confidence threshold")
+    ax.set_ylabel("score")
+    ax.set_ylim(0, 1.05)
+    ax.set_title(m.title, fontsize=10)
+    ax.legend(loc="lower left", fontsize=8)
+    ax.grid(alpha=0.3)
+
+
+def _draw_pr(ax: "Axes", m: Marks) -> None:
+    c, b = m.curves, m.best
+    ax.plot(c.curve(m.pr_x), c.precision, color=COLORS["pr"], label="accuracy-coverage" if m.multiclass else "PR curve")
+    ax.plot(
+        [b[m.pr_x]], [b["precision"]], marker="*", markersize=14, linestyle="none",
+        color=COLORS["best"], label=c.best_label,
+    )
+    ax.annotate(
+        f"t={b['threshold']:.4g}", xy=(b[m.pr_x], b["precision"]), xytext=(8, 8),
+        textcoords="offset points", fontsize=8, color=COLORS["best"],
+    )
+    if m.operating is not None:
+        op = m.operating
+        ax.plot(
+            [op[m.pr_x]], [op["precision"]], marker="D", markersize=8, linestyle="none",
+            color=COLORS["operating"], label="per-class thresholds",
+        )
+    ax.set_xlabel(m.pr_x_label)
+    ax.set_ylabel(m.pr_y_label)
+    ax.set_xlim(0, 1.02)
+    ax.set_ylim(0, 1.05)
+    ax.set_title(m.pr_title, fontsize=10)
+    ax.legend(loc="lower left", fontsize=8)
+    ax.grid(alpha=0.3)
+
+
+def plot_curves(
+    result: "OptimalConfidenceResult",
+    ax: "Axes | Sequence[Axes] | None" = None,
+    classes: str | Sequence[str] | None = None,
+    *,
+    band: "ReviewBand | None" = None,
+    show_ci: bool = True,
+    figsize: tuple[float, float] = (11.0, 4.2),
+    title: str | None = None,
+) -> "Figure":
+    """Draws precision, recall and F1 against the confidence threshold with
+    the threshold the objective chose marked, and the precision-recall
+    curve, with matplotlib. For a multiclass ``Classification`` task:
+    accuracy and coverage against the threshold, and accuracy against
+    coverage.
+
+    Example::
+
+        fig = optimal_confidence.plot_curves(result, band=result.review_band(0.95))
+        fig.savefig("curves.png", dpi=120)
+
+    Args:
+        result: an :class:`~optimal_confidence.result.OptimalConfidenceResult`
+        ax (None): ``None`` draws both plots side by side in a new figure;
+            one ``matplotlib.axes.Axes`` draws only the threshold plot
+            there; a pair of axes draws the threshold plot and the PR curve
+            into them
+        classes (None): ``None`` for all classes pooled, a class name, or a
+            list of class names to pool (see
+            :func:`~optimal_confidence.plots.data.curve_data`)
+        band (None): a :class:`~optimal_confidence.review.ReviewBand` to
+            shade on the threshold plot (label ``"review band"``)
+        show_ci (True): whether to shade the bootstrap interval of the
+            threshold (all classes only), when the result has one
+        figsize ((11.0, 4.2)): the size of a new figure, in inches
+        title (None): a title for the figure; by default, in a new figure,
+            the fields compared
+
+    Returns:
+        the ``matplotlib.figure.Figure`` drawn into
+    """
+    m = marks(result, classes, band=band, show_ci=show_ci)
+    fig, ax_t, ax_pr = _axes(ax, figsize)
+    _draw_threshold(ax_t, m)
+    if ax_pr is not None:
+        _draw_pr(ax_pr, m)
+    if title is None and ax is None:
+        title = m.fields
+    if title:
+        fig.suptitle(title, fontsize=11)
+    return fig

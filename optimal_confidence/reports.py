@@ -1,0 +1,484 @@
+"""Text reports of a result: the table ``report()`` prints, the per-class
+table, the intervals and the held-out check in words, the review band's
+summary, and the markdown the App's panel shows.
+
+Plain functions of the result's numbers: nothing here imports FiftyOne,
+so every text is tested without a database.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+import numpy as np
+
+from .sweep import point_metrics
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .heldout import HeldOutCheck
+    from .objectives import Objective
+    from .result import OptimalConfidenceResult
+    from .review import ReviewBand
+
+__all__ = [
+    "BAND_WORDS",
+    "band_summary",
+    "ci_markdown",
+    "class_report",
+    "class_rows",
+    "class_table_markdown",
+    "decimals",
+    "format_score",
+    "held_out_summary",
+    "interval_summary",
+    "metrics",
+    "report",
+    "run_info",
+    "selection_markdown",
+    "summary_markdown",
+]
+
+
+def decimals(values: np.ndarray, least: int = 3, most: int = 10) -> int:
+    """The fewest decimals (at least ``least``) that tell ``values`` apart."""
+    for d in range(least, most):
+        if len(np.unique(np.round(values, d))) == len(np.unique(values)):
+            return d
+    return most
+
+
+def format_score(score: float | None, minimize: bool = False) -> str:
+    """An objective's value for people: a cost as ``%g``, a rate with
+    three decimals; ``NaN`` (a target not reached there) in words."""
+    if score is None or not math.isfinite(score):
+        return "target not reached"
+    return f"{score:g}" if minimize else f"{score:.3f}"
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.4g}"
+
+
+# ---------------------------------------------------------------------------
+# The result's own reports (``report()``, ``class_report()``, ...)
+
+
+def _best_line(result: "OptimalConfidenceResult", d: int) -> str:
+    c, o = result.config, result.objective
+    mode = "exact" if c.num_thresholds is None else f"{c.num_thresholds}-point grid"
+    by = "" if o.name == "f1" and o.average == "micro" else (
+        f" by {o.label} = {result.best_score:.4g}"
+    )
+    return (
+        f"Best threshold {result.best_threshold:.{d}f}{by} for "
+        f"'{c.pred_field}' against '{c.gt_field}' (IoU {c.iou:g}, "
+        f"{'classwise' if c.classwise else 'any class'}, "
+        f"{c.num_samples} samples, {result.num_thresholds} thresholds, "
+        f"{mode}):"
+    )
+
+
+def report(result: "OptimalConfidenceResult", num_rows: int = 5) -> str:
+    """The best point and a table of ``num_rows`` thresholds on each side
+    of it (see :meth:`~optimal_confidence.result.OptimalConfidenceResult.report`)."""
+    i = result.best_index
+    lo = max(0, i - num_rows)
+    hi = min(result.num_thresholds, i + num_rows + 1)
+    d = decimals(result.thresholds[lo:hi])
+    lines = [
+        _best_line(result, d),
+        f"  F1 {result.best_f1:.4f}  precision {result.best_precision:.4f}  "
+        f"recall {result.best_recall:.4f}  "
+        f"TP {result.best_tp}  FP {result.best_fp}  FN {result.best_fn}",
+        "",
+        f"  {'threshold':>10} {'precision':>9} {'recall':>7} {'F1':>7} "
+        f"{'TP':>7} {'FP':>7} {'FN':>7}",
+    ]
+    for k in range(lo, hi):
+        mark = "*" if k == i else " "
+        lines.append(
+            f"{mark} {result.thresholds[k]:>10.{d}f} {result.precision[k]:>9.4f} "
+            f"{result.recall[k]:>7.4f} {result.f1[k]:>7.4f} {result.tp[k]:>7d} "
+            f"{result.fp[k]:>7d} {result.fn[k]:>7d}"
+        )
+    if result.objective.per_class:
+        lines += ["", class_report(result)]
+    if result.uncertainty is not None:
+        lines += ["", str(interval_summary(result))]
+    return "\n".join(lines)
+
+
+def metrics(result: "OptimalConfidenceResult") -> dict[str, Any]:
+    """The best point as a dict of plain numbers.
+
+    With intervals, ``threshold_ci``, ``score_ci`` and ``ci_level``; with
+    per-class thresholds, ``class_thresholds`` holds them and
+    ``operating_point`` the totals where each class is kept at its own
+    threshold.
+    """
+    out = {
+        "best_threshold": result.best_threshold,
+        "best_f1": result.best_f1,
+        "precision": result.best_precision,
+        "recall": result.best_recall,
+        "tp": result.best_tp,
+        "fp": result.best_fp,
+        "fn": result.best_fn,
+        "num_thresholds": result.num_thresholds,
+        "run_key": result.run_key,
+        "objective": result.objective.label,
+        "score": result.best_score,
+    }
+    u = result.uncertainty
+    if u is not None:
+        out["threshold_ci"] = list(u.threshold_ci)
+        out["score_ci"] = list(u.score_ci)
+        out["ci_level"] = u.level
+    if result.objective.per_class:
+        out["class_thresholds"] = result.class_thresholds
+        out["operating_point"] = point_metrics(result.operating_counts())
+    return out
+
+
+def _pair(values: tuple[float, float], fmt: str) -> str:
+    lo, hi = values
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return "undefined"
+    return f"[{lo:{fmt}}, {hi:{fmt}}]"
+
+
+def interval_summary(result: "OptimalConfidenceResult") -> str | None:
+    """The bootstrap intervals in one sentence, or None without them."""
+    u = result.uncertainty
+    if u is None:
+        return None
+    text = (
+        f"{u.level:.0%} bootstrap intervals ({u.n_bootstrap} resamples of "
+        f"the images): threshold {_pair(u.threshold_ci, '.4g')}, "
+        f"{result.objective.label} at {result.best_threshold:.4g}: "
+        f"{_pair(u.score_ci, '.4f')}"
+    )
+    if u.unattainable:
+        text += f" (target unattainable in {u.unattainable:.1%} of resamples)"
+    return text
+
+
+def class_report(result: "OptimalConfidenceResult") -> str:
+    """The per-class thresholds as a table, and the totals where each
+    class is kept at its own threshold."""
+    choices = result.class_choices
+    if not choices:
+        return "No per-class thresholds (objective.per_class is False)"
+    d = decimals(np.array([ch.threshold for ch in choices.values()]))
+    width = max(8, *(len(k) for k in choices))
+    lines = [
+        f"Per-class thresholds by {result.objective.label}:",
+        f"  {'class':<{width}} {'threshold':>10} {'support':>8} "
+        f"{'score':>7}  note",
+    ]
+    for ch in choices.values():
+        note = "" if ch.own else f"global threshold: {ch.reason}"
+        score = "-" if np.isnan(ch.score) else f"{ch.score:.4g}"
+        lines.append(
+            f"  {ch.label:<{width}} {ch.threshold:>10.{d}f} "
+            f"{ch.support:>8d} {score:>7}  {note}".rstrip()
+        )
+    m = point_metrics(result.operating_counts())
+    lines.append(
+        f"  all classes at their thresholds: F1 {m['f1']:.4f}  precision "
+        f"{m['precision']:.4f}  recall {m['recall']:.4f}  TP {m['tp']}  "
+        f"FP {m['fp']}  FN {m['fn']}"
+    )
+    return "\n".join(lines)
+
+
+def held_out_summary(check: "HeldOutCheck") -> str:
+    """A held-out check in one sentence."""
+    return (
+        f"Threshold {check.threshold:.4g} chosen by {check.objective}: "
+        f"{check.tuned['score']:.4f} on the tuning images, "
+        f"{check.held_out['score']:.4f} on the held-out images "
+        f"(optimism {check.optimism:+.4f}; the held-out images alone "
+        f"would choose {check.held_out_best_threshold:.4g} with "
+        f"{check.held_out_best_score:.4f})"
+    )
+
+
+def band_summary(band: "ReviewBand") -> str:
+    """A review band in two sentences a person can act on."""
+    s = (
+        f"Accept predictions with confidence >= {band.t_high:.4g} "
+        f"automatically (precision {band.accepted_precision:.3f}), drop "
+        f"those below {band.t_low:.4g} (losing {band.lost_tp} true "
+        f"detection{'' if band.lost_tp == 1 else 's'}, "
+        f"{band.lost_share:.1%}), and review the "
+        f"{band.review} in between on {band.review_images} images: "
+        f"{band.automatic_share:.1%} of predictions need no person. "
+        f"After a perfect review: precision "
+        f"{band.precision_after_review:.3f}, recall "
+        f"{band.recall_after_review:.3f}."
+    )
+    if band.cost is not None:
+        s += f" Expected cost {band.cost:g}."
+    return s
+
+
+# ---------------------------------------------------------------------------
+# What the App's panel shows: ``run_info()`` and ``class_rows()`` are plain
+# values for its state; the ``*_markdown`` functions render them
+
+
+def ci_metric_names(objective: "Objective") -> tuple[str, str | None]:
+    """The names of the metrics a bootstrap's ``score_ci`` and
+    ``constraint_ci`` are of, e.g. ``("recall", "precision")`` for a
+    precision target."""
+    if objective.name in ("accuracy", "cost"):
+        return objective.name, None
+    name = f"F{objective.beta:g}" if objective.metric == "fbeta" else objective.metric
+    return name, objective.constrained
+
+
+def _ci_info(result: "OptimalConfidenceResult") -> dict[str, Any] | None:
+    u, o = result.uncertainty, result.objective
+    if u is None:
+        return None
+    metric, constraint = ci_metric_names(o)
+    if o.average == "macro" and o.name != "cost":
+        metric += " (macro)"
+        constraint = constraint and f"{constraint} (macro)"
+    return {
+        "level": u.level,
+        "n_bootstrap": u.n_bootstrap,
+        "threshold": list(u.threshold_ci),
+        "score": list(u.score_ci),
+        "constraint": list(u.constraint_ci),
+        "unattainable": u.unattainable,
+        "metric": metric,
+        "constraint_metric": constraint,
+    }
+
+
+def run_info(result: "OptimalConfidenceResult") -> dict[str, Any]:
+    """What the panel's summary shows of a result: its metrics, objective,
+    config and intervals (plain values, possibly non-finite)."""
+    c, o = result.config, result.objective
+    i = result.best_index
+    return {
+        **result.metrics(),
+        "pred_field": c.pred_field,
+        "gt_field": c.gt_field,
+        "iou": c.iou,
+        "classwise": c.classwise,
+        "num_samples": c.num_samples,
+        "exact": c.num_thresholds is None,
+        "task": c.task,
+        "positive_label": c.positive_label,
+        "objective_name": o.name,
+        "minimize": o.minimize,
+        "per_class": o.per_class,
+        "kept": int(result.tp[i] + result.fp[i]),
+        "total": int(result.records.num_preds),
+        "coverage": float(result.coverage[i]),
+        "ci": _ci_info(result),
+    }
+
+
+def class_rows(result: "OptimalConfidenceResult") -> list[dict[str, Any]]:
+    """One row per class of the per-class thresholds."""
+    return [
+        {
+            "class": ch.label,
+            "threshold": ch.threshold,
+            "support": ch.support,
+            "score": ch.score,
+            "own": ch.own,
+            "note": "" if ch.own else f"global threshold: {ch.reason}",
+        }
+        for ch in result.class_choices.values()
+    ]
+
+
+def _chosen_text(info: Mapping[str, Any]) -> str:
+    if info["objective_name"] == "accuracy":
+        return f"as the {info['objective']}"
+    return f"by {info['objective']} = {format_score(info['score'], info['minimize'])}"
+
+
+def summary_markdown(info: Mapping[str, Any]) -> str:
+    """The panel's summary of a result (:func:`run_info`)."""
+    t = _fmt(info["best_threshold"])
+    chosen = _chosen_text(info)
+    mode = "exact sweep" if info["exact"] else "grid"
+    fields = f"`{info['pred_field']}` vs `{info['gt_field']}`"
+    if info["task"] == "multiclass":
+        return (
+            f"**Answer automatically at confidence >= {t}: accuracy "
+            f"{info['precision']:.3f}, {1 - info['coverage']:.1%} escalated** "
+            f"({info['total'] - info['kept']} of {info['total']} images to a "
+            f"person), chosen {chosen}  \n"
+            f"{fields}, multiclass with escalation, {info['num_samples']} "
+            f"samples, {info['num_thresholds']} thresholds ({mode})"
+        )
+    if info["task"] == "binary":
+        setting = f"positive label `{info['positive_label']}`"
+    else:
+        scope = "classwise" if info["classwise"] else "any class"
+        setting = f"IoU {info['iou']:g}, {scope}"
+    return (
+        f"**Best threshold {t}** {chosen}: F1 {info['best_f1']:.3f}, "
+        f"precision {info['precision']:.3f}, recall {info['recall']:.3f}, "
+        f"TP {info['tp']}, FP {info['fp']}, FN {info['fn']}  \n"
+        f"{fields}, {setting}, {info['num_samples']} samples, "
+        f"{info['num_thresholds']} thresholds ({mode})"
+    )
+
+
+def _interval(pair: Sequence[float | None] | None, minimize: bool = False) -> str:
+    if pair is None or any(x is None for x in pair):
+        return "[undefined]"
+    lo, hi = pair
+    if minimize:
+        return f"[{lo:g}, {hi:g}]"
+    return f"[{lo:.3f}, {hi:.3f}]"
+
+
+def ci_markdown(info: Mapping[str, Any]) -> str:
+    """The bootstrap intervals in words: "95% interval of the threshold
+    [a, b]; F1 at t: [c, d]"."""
+    ci = info["ci"]
+    lo, hi = ci["threshold"]
+    threshold = (
+        "undefined (no resample reached the target)"
+        if lo is None
+        else f"[{_fmt(lo)}, {_fmt(hi)}]"
+    )
+    text = (
+        f"{ci['level']:.0%} interval of the threshold {threshold}; "
+        f"{ci['metric']} at {_fmt(info['best_threshold'])}: "
+        f"{_interval(ci['score'], info['minimize'])}"
+    )
+    if ci.get("constraint_metric"):
+        text += f"; {ci['constraint_metric']} there: {_interval(ci['constraint'])}"
+    if ci["unattainable"]:
+        text += (
+            f"; the target was out of reach in {ci['unattainable']:.0%} of "
+            f"the resamples"
+        )
+    return text + f" ({ci['n_bootstrap']} bootstrap resamples of the images)"
+
+
+def selection_markdown(selected: Mapping[str, Any] | None) -> str:
+    """The counts at the threshold last clicked in the panel."""
+    if not selected:
+        return (
+            "_Click a point on a curve to show the predictions kept at that "
+            "threshold._"
+        )
+    s = selected
+    everything = s["scope"] == "all classes"
+    if s.get("task") == "multiclass":
+        return (
+            f"**At threshold {_fmt(s['threshold'])}** ({s['scope']}): "
+            f"accuracy {s['precision']:.3f}, {s['tp']} right and {s['fp']} "
+            f"wrong automatic answers; {s['kept']} of {s['total']} images "
+            f"answered automatically{'' if everything else ' (all classes)'}, "
+            f"{s['total'] - s['kept']} escalated"
+        )
+    return (
+        f"**At threshold {_fmt(s['threshold'])}** ({s['scope']}): precision "
+        f"{s['precision']:.3f}, recall {s['recall']:.3f}, F1 {s['f1']:.3f}, "
+        f"TP {s['tp']}, FP {s['fp']}, FN {s['fn']}; {s['kept']} of "
+        f"{s['total']} predictions kept{'' if everything else ' (all classes)'}"
+    )
+
+
+def _md_cell(text: Any) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def class_table_markdown(
+    rows: Sequence[Mapping[str, Any]],
+    operating: Mapping[str, Any] | None,
+    minimize: bool | None,
+) -> str:
+    """The per-class thresholds (:func:`class_rows`) as a markdown table,
+    and the totals with every class at its own threshold."""
+    lines = [
+        "**Per-class thresholds**",
+        "",
+        "| class | threshold | support | score | note |",
+        "| :-- | --: | --: | --: | :-- |",
+    ]
+    for r in rows:
+        score = "-" if r["score"] is None else format_score(r["score"], bool(minimize))
+        lines.append(
+            f"| {_md_cell(r['class'])} | {_fmt(r['threshold'])} | "
+            f"{r['support']} | {score} | {_md_cell(r['note'])} |"
+        )
+    if operating:
+        o = operating
+        lines += [
+            "",
+            f"All classes at their thresholds: precision {o['precision']:.3f}, "
+            f"recall {o['recall']:.3f}, F1 {o['f1']:.3f}, TP {o['tp']}, "
+            f"FP {o['fp']}, FN {o['fn']}",
+        ]
+    return "\n".join(lines)
+
+
+#: how the review band reads for each task
+BAND_WORDS = {
+    "detection": {
+        "items": "predictions",
+        "precision": "Precision of the accepted set",
+        "max_lost": "Max share of true detections lost",
+    },
+    "binary": {
+        "items": "positive answers",
+        "precision": "Precision of the accepted set",
+        "max_lost": "Max share of true positives lost",
+    },
+    "multiclass": {
+        "items": "answers",
+        "precision": "Accuracy of the accepted answers",
+        "max_lost": "Max share of right answers lost",
+    },
+}
+
+
+def band_header_markdown(task: str, classwise: bool) -> str:
+    """The review band's header in the panel."""
+    if not classwise:
+        return (
+            "**Review band**: needs a classwise result (with matches "
+            "across labels, reviewing one prediction changes others' "
+            "matches)."
+        )
+    return (
+        f"**Review band**: accept {BAND_WORDS[task]['items']} at or above a "
+        f"high threshold, drop those below a low one, and send the ones in "
+        f"between to a person."
+    )
+
+
+def review_message(band: Mapping[str, Any]) -> str:
+    """What the panel says when it shows the predictions to review."""
+    return (
+        f"Showing the {band['review']} predictions to review on "
+        f"{band['review_images']} images (confidence in "
+        f"[{_fmt(band['t_low'])}, {_fmt(band['t_high'])}))."
+    )
+
+
+def save_message(wanted: str, name: str, created: bool) -> str:
+    """What the panel says after saving a view as ``wanted`` (saved as
+    ``name``, or already there)."""
+    if not created:
+        return f"This view is already saved as '{name}'; nothing changed."
+    if name != wanted:
+        return (
+            f"Saved view '{name}' ('{wanted}' already holds a different "
+            f"view and was left as it was)."
+        )
+    return f"Saved view '{name}'."

@@ -1,0 +1,106 @@
+"""FiftyOne views of a result: the predictions kept at a threshold (or at
+each class's own), and the predictions a review band sends to a person.
+
+Views filter labels and never change them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import fiftyone.core.collections as foc
+from fiftyone import ViewField as F
+
+from .options import check_number
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .result import OptimalConfidenceResult
+
+__all__ = ["kept_view", "review_view"]
+
+
+def _check_samples(result: "OptimalConfidenceResult", samples: foc.SampleCollection) -> None:
+    if not isinstance(samples, foc.SampleCollection):
+        raise ValueError(
+            f"samples must be a FiftyOne dataset or view; got "
+            f"{type(samples).__name__}"
+        )
+    pred_field = result.config.pred_field
+    if samples.get_field(pred_field) is None:
+        raise ValueError(
+            f"'{samples._dataset.name}' has no field '{pred_field}', the "
+            f"predictions field of this result"
+        )
+
+
+def _per_class_filter(result: "OptimalConfidenceResult"):
+    """Each class's predictions at its own threshold; labels outside the
+    result's classes at the best threshold."""
+    by_class = result.class_thresholds
+    keep = ~F("label").is_in(list(by_class)) & (F("confidence") >= result.best_threshold)
+    for label, t in by_class.items():
+        keep = keep | ((F("label") == label) & (F("confidence") >= t))
+    return keep
+
+
+def kept_view(
+    result: "OptimalConfidenceResult",
+    samples: foc.SampleCollection,
+    threshold: float | None = None,
+) -> foc.SampleCollection:
+    """The view of ``samples`` with the predictions kept at a threshold.
+
+    Predictions with ``confidence >= threshold`` stay; the others (and
+    predictions without a confidence) are filtered out of the view, not
+    deleted. Samples left without predictions stay in the view
+    (``only_matches=False``), so evaluating the view counts their ground
+    truth as false negatives, exactly as ``result.counts_at`` does::
+
+        view = samples.filter_labels(
+            pred_field, F("confidence") >= threshold, only_matches=False
+        )
+
+    Args:
+        result: an :class:`~optimal_confidence.result.OptimalConfidenceResult`
+        samples: the dataset or view to filter, usually the one the result
+            was computed on (``dataset.load_run_view(run_key)``)
+        threshold (None): the threshold; ``None`` keeps the predictions the
+            result deploys: those at its best threshold, or with a per-class
+            objective each class at its own threshold (labels outside them
+            at the best threshold)
+
+    Returns:
+        a :class:`fiftyone.core.view.DatasetView`
+
+    Raises:
+        ValueError: if ``samples`` is not a FiftyOne collection with the
+            predictions field, or ``threshold`` is not a finite number
+    """
+    _check_samples(result, samples)
+    if threshold is not None:
+        keep = F("confidence") >= check_number("threshold", threshold)
+    elif result.objective.per_class:
+        keep = _per_class_filter(result)
+    else:
+        keep = F("confidence") >= result.best_threshold
+    return samples.filter_labels(result.config.pred_field, keep, only_matches=False)
+
+
+def review_view(
+    result: "OptimalConfidenceResult",
+    samples: foc.SampleCollection,
+    t_low: float,
+    t_high: float,
+) -> foc.SampleCollection:
+    """The samples with predictions in the review band ``t_low <= score <
+    t_high``, showing only those predictions. The score is what the result
+    swept: the confidence, or for a binary task the positive score (one
+    minus the confidence of a negative answer)."""
+    _check_samples(result, samples)
+    c = result.config
+    score = F("confidence")
+    if c.task == "binary":
+        score = (F("label") == c.positive_label).if_else(score, 1 - score)
+    return samples.filter_labels(
+        c.pred_field, (score >= t_low) & (score < t_high), only_matches=True
+    )

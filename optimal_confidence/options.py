@@ -217,7 +217,7 @@ class Option:
                 out.append(self.low if self.low_open else self.low - 1)
             if self.high is not None:
                 out.append(self.high + 1 if self.high >= 1 else self.high * 2 + 0.5)
-            return [int(v) if self.kind == "int" else v for v in out]
+            return [int(v) if self.kind == "int" else float(v) for v in out]
         if self.kind == "run_key":
             return ["not valid"]
         return []
@@ -540,8 +540,8 @@ def _check_run_key(o: Option, value: Any) -> str:
     if not isinstance(value, str) or not value.isidentifier():
         raise OptionError(
             o.name,
-            f"Invalid run key {value!r}: not a valid run key, which must be a "
-            f"Python identifier (letters, digits and underscores, not "
+            f"Invalid run key {value!r}: not a valid run key; run_key must be "
+            f"a Python identifier (letters, digits and underscores, not "
             f"starting with a digit), for example 'optimal_confidence'",
         )
     return value

@@ -126,6 +126,98 @@ def _draw_image(
     img.save(path)
 
 
+#: a ground truth object: ``(label, box)``
+_Object = tuple[str, np.ndarray]
+
+#: a prediction: ``(label, box, confidence)``
+_Prediction = tuple[str, np.ndarray, float]
+
+
+def _random_labels(
+    rng: np.random.Generator,
+) -> tuple[list[_Object], list[_Prediction]]:
+    """Draws the ground truth of one image and the simulated detector's
+    predictions for it, false positives included.
+
+    Args:
+        rng: the random generator of the dataset
+
+    Returns:
+        an ``(objects, predictions)`` tuple of ``(label, box)`` and
+        ``(label, box, confidence)`` lists
+    """
+    num_objects = 0 if rng.random() < 0.05 else int(rng.integers(1, 7))
+    labels = rng.choice(CLASSES, size=num_objects, p=_CLASS_FREQS)
+    objects = [(str(lb), _random_gt_box(rng, lb)) for lb in labels]
+
+    preds = _detect(rng, objects)
+
+    for _ in range(int(rng.integers(0, 4))):  # false positives
+        fp_label = str(rng.choice(CLASSES, p=_CLASS_FREQS))
+        conf = round(float(np.clip(rng.beta(2, 5), 0.01, 0.99)), 3)
+        preds.append((fp_label, _random_gt_box(rng, fp_label), conf))
+    return objects, preds
+
+
+def _detect(
+    rng: np.random.Generator, objects: list[_Object]
+) -> list[_Prediction]:
+    """Simulates the detector on the ground truth objects of one image:
+    small objects are missed more often and localized worse; some labels
+    are wrong and some detections are duplicated.
+
+    Args:
+        rng: the random generator of the dataset
+        objects: the ``(label, box)`` ground truth objects
+
+    Returns:
+        a list of ``(label, box, confidence)`` predictions
+    """
+    preds = []
+    for label, gt in objects:
+        size = min(1.0, np.sqrt(gt[2] * gt[3]) / 0.2)  # 1 for big objects
+        if rng.random() > _DETECT_PROB[label] * (0.5 + 0.5 * size):
+            continue
+        noise = rng.uniform(0.02, 0.22) * (1.4 - 0.4 * size)
+        box, conf = _simulate_prediction(rng, gt, noise)
+        pred_label = label
+        if rng.random() < 0.05:
+            pred_label = str(rng.choice([c for c in CLASSES if c != label]))
+        preds.append((pred_label, box, conf))
+        if rng.random() < 0.1:  # duplicate with lower confidence
+            dbox, dconf = _simulate_prediction(rng, gt, 2 * noise)
+            dconf = round(max(0.01, min(dconf, conf) * rng.uniform(0.3, 0.8)), 3)
+            preds.append((pred_label, dbox, dconf))
+    return preds
+
+
+def _make_sample(
+    filepath: str, objects: list[_Object], preds: list[_Prediction], tag: str
+) -> "fo.Sample":
+    """The sample of one image with its ``ground_truth`` and ``predictions``.
+
+    Args:
+        filepath: the path of the image
+        objects: the ``(label, box)`` ground truth objects
+        preds: the ``(label, box, confidence)`` predictions
+        tag: the split tag of the sample
+
+    Returns:
+        a :class:`fiftyone.core.sample.Sample`
+    """
+    gt_dets = [fo.Detection(label=lb, bounding_box=b.tolist()) for lb, b in objects]
+    pred_dets = [
+        fo.Detection(label=lb, bounding_box=b.tolist(), confidence=c)
+        for lb, b, c in preds
+    ]
+    return fo.Sample(
+        filepath=filepath,
+        ground_truth=fo.Detections(detections=gt_dets),
+        predictions=fo.Detections(detections=pred_dets),
+        tags=[tag],
+    )
+
+
 #: what the demo dataset of this version looks like; ``info["demo"]`` holds
 #: it, so that an older or different dataset is never taken for it
 DEMO_VERSION = 2
@@ -184,48 +276,14 @@ def make_demo_dataset(
     rng = np.random.default_rng(seed)
     samples = []
     for i in range(num_samples):
-        num_objects = 0 if rng.random() < 0.05 else int(rng.integers(1, 7))
-        labels = rng.choice(CLASSES, size=num_objects, p=_CLASS_FREQS)
-        objects = [(str(lb), _random_gt_box(rng, lb)) for lb in labels]
-
-        preds = []
-        for label, gt in objects:
-            size = min(1.0, np.sqrt(gt[2] * gt[3]) / 0.2)  # 1 for big objects
-            if rng.random() > _DETECT_PROB[label] * (0.5 + 0.5 * size):
-                continue
-            noise = rng.uniform(0.02, 0.22) * (1.4 - 0.4 * size)
-            box, conf = _simulate_prediction(rng, gt, noise)
-            pred_label = label
-            if rng.random() < 0.05:
-                pred_label = str(rng.choice([c for c in CLASSES if c != label]))
-            preds.append((pred_label, box, conf))
-            if rng.random() < 0.1:  # duplicate with lower confidence
-                dbox, dconf = _simulate_prediction(rng, gt, 2 * noise)
-                dconf = round(max(0.01, min(dconf, conf) * rng.uniform(0.3, 0.8)), 3)
-                preds.append((pred_label, dbox, dconf))
-
-        for _ in range(int(rng.integers(0, 4))):  # false positives
-            fp_label = str(rng.choice(CLASSES, p=_CLASS_FREQS))
-            conf = round(float(np.clip(rng.beta(2, 5), 0.01, 0.99)), 3)
-            preds.append((fp_label, _random_gt_box(rng, fp_label), conf))
+        objects, preds = _random_labels(rng)
 
         filepath = os.path.join(images_dir, f"demo-{seed}-{i:05d}.png")
         if not os.path.isfile(filepath):
             _draw_image(filepath, seed, i, objects)
 
-        gt_dets = [fo.Detection(label=lb, bounding_box=b.tolist()) for lb, b in objects]
-        pred_dets = [
-            fo.Detection(label=lb, bounding_box=b.tolist(), confidence=c)
-            for lb, b, c in preds
-        ]
-        samples.append(
-            fo.Sample(
-                filepath=filepath,
-                ground_truth=fo.Detections(detections=gt_dets),
-                predictions=fo.Detections(detections=pred_dets),
-                tags=["val" if i % 4 == 3 else "train"],
-            )
-        )
+        tag = "val" if i % 4 == 3 else "train"
+        samples.append(_make_sample(filepath, objects, preds, tag))
 
     dataset = fo.Dataset(name)
     dataset.add_samples(samples)

@@ -291,6 +291,45 @@ def records_from_eval_key(
     Raises:
         ValueError: if the evaluation does not fit, with what to do instead
     """
+    used = _evaluation_config(
+        samples, pred_field, gt_field, eval_key, iou=iou, classwise=classwise
+    )
+    status, match = _evaluation_status(samples, pred_field, eval_key, preds)
+    pred_tp, gt_conf = _matches_of_status(
+        status, match, eval_key, gt_field, preds=preds, gts=gts
+    )
+    records = _records(preds, gts, pred_tp, gt_conf, len(samples))
+    return records, used
+
+
+def _evaluation_config(
+    samples: foc.SampleCollection,
+    pred_field: str,
+    gt_field: str,
+    eval_key: str,
+    *,
+    iou: float | None,
+    classwise: bool | None,
+) -> dict[str, Any]:
+    """Checks that evaluation ``eval_key`` is a COCO-style detection
+    evaluation of ``pred_field`` against ``gt_field`` with the wanted
+    options.
+
+    Args:
+        samples: the :class:`fiftyone.core.collections.SampleCollection`
+        pred_field: the predictions field
+        gt_field: the ground truth field
+        eval_key: the evaluation key
+        iou: if not None, the IoU the evaluation must have used
+        classwise: if not None, the ``classwise`` it must have used
+
+    Returns:
+        the evaluation's ``iou``, ``classwise`` and ``iscrowd``, and its
+        ``use_masks`` and ``use_boxes`` when either is set
+
+    Raises:
+        ValueError: if the evaluation does not fit
+    """
     if eval_key not in samples.list_evaluations():
         raise ValueError(
             f"Dataset '{samples._dataset.name}' has no evaluation "
@@ -324,7 +363,33 @@ def records_from_eval_key(
     if getattr(cfg, "use_masks", False) or getattr(cfg, "use_boxes", False):
         used["use_masks"] = bool(getattr(cfg, "use_masks", False))
         used["use_boxes"] = bool(getattr(cfg, "use_boxes", False))
+    return used
 
+
+def _evaluation_status(
+    samples: foc.SampleCollection,
+    pred_field: str,
+    eval_key: str,
+    preds: LabelValues,
+) -> tuple[list[str | None], list[str | None]]:
+    """Reads each prediction's ``<eval_key>`` status and ``<eval_key>_id``
+    match, and checks that the evaluation covered every prediction with a
+    confidence and can be reused for them.
+
+    Args:
+        samples: the :class:`fiftyone.core.collections.SampleCollection`
+        pred_field: the predictions field
+        eval_key: the evaluation key
+        preds: the :class:`LabelValues` of ``pred_field`` on ``samples``
+
+    Returns:
+        a ``(status, match)`` tuple of lists aligned with ``preds``
+
+    Raises:
+        ValueError: if the evaluation does not line up with ``preds``, left
+            out predictions with a confidence, or matched the predictions
+            without one in between them
+    """
     path = _list_path(samples, pred_field)
     is_frames = samples._is_frame_field(pred_field)
     status_col, match_col = samples.values(
@@ -359,7 +424,38 @@ def records_from_eval_key(
             "confidence 0 or <= -1, so evaluation "
             f"'{eval_key}' cannot be reused; sweep without eval_key"
         )
+    return status, match
 
+
+def _matches_of_status(
+    status: list[str | None],
+    match: list[str | None],
+    eval_key: str,
+    gt_field: str,
+    *,
+    preds: LabelValues,
+    gts: LabelValues,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Turns the evaluation's true positives into the match arrays.
+
+    Args:
+        status: each prediction's ``<eval_key>`` status
+        match: each prediction's ``<eval_key>_id``
+        eval_key: the evaluation key
+        gt_field: the ground truth field
+        preds: the :class:`LabelValues` of the predictions
+        gts: the :class:`LabelValues` of ``gt_field``
+
+    Returns:
+        ``(pred_tp, gt_conf)``: whether each prediction is a true positive,
+        and the confidence of the most confident prediction matched to each
+        ground truth object (``NaN`` if none)
+
+    Raises:
+        ValueError: if a prediction was matched to a ground truth object
+            that is not in ``gts``
+    """
+    scored = ~np.isnan(preds.confidences)
     gt_index = {gid: k for k, gid in enumerate(gts.ids)}
     pred_tp = np.zeros(len(preds), dtype=bool)
     gt_conf = np.full(len(gts), np.nan)
@@ -379,6 +475,4 @@ def records_from_eval_key(
         c = preds.confidences[p]
         if np.isnan(gt_conf[g]) or c > gt_conf[g]:
             gt_conf[g] = c
-
-    records = _records(preds, gts, pred_tp, gt_conf, len(samples))
-    return records, used
+    return pred_tp, gt_conf

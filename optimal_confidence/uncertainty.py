@@ -190,23 +190,10 @@ def bootstrap(
         b = min(batch_size, n_bootstrap - done)
         # how many times each image is drawn
         weights = rng.multinomial(n, np.full(n, 1.0 / n), size=b).astype(np.float64)
-
-        pooled = weighted_counts(records, thresholds, weights)
-        pooled_at = weighted_counts(records, at, weights)
-        per_class = [weighted_counts(r, thresholds, weights) for r in class_records]
-        per_class_at = [weighted_counts(r, at, weights) for r in class_records]
-        for k in range(b):
-            cc = [pc[k] for pc in per_class] if macro else None
-            cc_at = [pc[k] for pc in per_class_at] if macro else None
-            try:
-                chosen[done + k] = thresholds[
-                    choose(objective, pooled[k], cc).index
-                ]
-            except UnattainableTargetError:
-                pass
-            scores[done + k], constraint[done + k] = _value_at(
-                objective, pooled_at[k], cc_at
-            )
+        batch = slice(done, done + b)
+        chosen[batch], scores[batch], constraint[batch] = _resample_batch(
+            records, class_records, thresholds, at, objective, weights
+        )
         done += b
 
     ok = ~np.isnan(chosen)
@@ -221,6 +208,53 @@ def bootstrap(
         thresholds=chosen,
         scores=scores,
     )
+
+
+def _resample_batch(
+    records: MatchRecords,
+    class_records: list[MatchRecords],
+    thresholds: np.ndarray,
+    at: np.ndarray,
+    objective: Objective,
+    weights: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The threshold each resample of a batch chooses, and the objective
+    (and constraint) at the full-data threshold in each.
+
+    Args:
+        records: the :class:`~optimal_confidence.sweep.MatchRecords`
+        class_records: the records of each present class, for a macro
+            ``objective``; else empty
+        thresholds: the swept thresholds, ascending
+        at: the full-data threshold, an array of shape ``(1,)``
+        objective: the :class:`~optimal_confidence.objectives.Objective`
+        weights: how many times each image is drawn, an array of shape
+            ``(B, num_samples)``
+
+    Returns:
+        ``(chosen, scores, constraint)``, arrays of shape ``(B,)``;
+        ``chosen`` is ``NaN`` where the target was unattainable, and
+        ``constraint`` where there is no target
+    """
+    b = weights.shape[0]
+    macro = objective.average == "macro"
+    chosen = np.full(b, np.nan)
+    scores = np.full(b, np.nan)
+    constraint = np.full(b, np.nan)
+
+    pooled = weighted_counts(records, thresholds, weights)
+    pooled_at = weighted_counts(records, at, weights)
+    per_class = [weighted_counts(r, thresholds, weights) for r in class_records]
+    per_class_at = [weighted_counts(r, at, weights) for r in class_records]
+    for k in range(b):
+        cc = [pc[k] for pc in per_class] if macro else None
+        cc_at = [pc[k] for pc in per_class_at] if macro else None
+        try:
+            chosen[k] = thresholds[choose(objective, pooled[k], cc).index]
+        except UnattainableTargetError:
+            pass
+        scores[k], constraint[k] = _value_at(objective, pooled_at[k], cc_at)
+    return chosen, scores, constraint
 
 
 def _interval(values: np.ndarray, level: float) -> tuple[float, float]:

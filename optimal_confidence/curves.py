@@ -157,8 +157,25 @@ class SweepCurves:
         return list(self.records.classes)
 
     def counts_at(self, thresholds: float | np.ndarray) -> Counts:
-        """Exact counts at any thresholds, not only the swept ones."""
-        return count_at(self.records, np.atleast_1d(thresholds))
+        """Exact counts at any thresholds, not only the swept ones.
+
+        Example::
+
+            result.counts_at(0.7)                 # Counts(tp=341, fp=57, fn=321)
+            result.counts_at([0.5, 0.7]).tp       # array([411, 341])
+
+        Args:
+            thresholds: a threshold, or an array of them
+
+        Returns:
+            a :class:`~optimal_confidence.sweep.Counts` of plain ints for
+            one threshold, of ``int64`` arrays aligned with ``thresholds``
+            for an array
+        """
+        if np.ndim(thresholds) == 0:
+            c = count_at(self.records, np.array([float(thresholds)]))
+            return Counts(int(c.tp[0]), int(c.fp[0]), int(c.fn[0]))
+        return count_at(self.records, np.asarray(thresholds, dtype=np.float64))
 
     def class_counts(self) -> dict[str, Counts]:
         """``{label: Counts}`` at :attr:`thresholds`, adding up to :attr:`tp`,

@@ -292,3 +292,31 @@ def make_demo_dataset(
     dataset.persistent = persistent
     logger.info("Created demo dataset '%s' with %d samples", name, num_samples)
     return dataset
+
+
+def load_demo_dataset(num_samples: int = 200, *, rebuild: bool = False) -> fo.Dataset:
+    """The demo dataset :data:`DEMO_DATASET_NAME`: the existing one when it
+    is the demo of this size that this version builds, else built (locally,
+    nothing is downloaded) and kept.
+
+    Args:
+        num_samples (200): the number of images
+        rebuild (False): whether to delete the dataset of that name and
+            build the demo anew; without it, a different dataset holding the
+            name is never deleted
+
+    Raises:
+        ValueError: if a different dataset holds the name and ``rebuild``
+            is False
+    """
+    name = DEMO_DATASET_NAME
+    if fo.dataset_exists(name) and not rebuild:
+        dataset = fo.load_dataset(name)
+        if dataset.info.get("demo") == demo_info(num_samples=num_samples):
+            return dataset
+        raise ValueError(
+            f"Dataset '{name}' exists but is not the demo dataset of "
+            f"{num_samples} samples this version builds; add --rebuild-demo "
+            f"(rebuild=True) to delete it and build the demo anew"
+        )
+    return make_demo_dataset(name, num_samples=num_samples, overwrite=True, persistent=True)

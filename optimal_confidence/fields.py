@@ -4,14 +4,19 @@ document type, and the checks of a pair of fields against a collection.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import fiftyone as fo
 import fiftyone.core.collections as foc
+from fiftyone import ViewField as F
 
 from .options import OptionError
 
 __all__ = [
     "SUPPORTED_LABEL_TYPES",
+    "DefaultFields",
     "check_fields",
+    "default_fields",
     "field_label_type",
     "is_frames",
     "label_fields",
@@ -111,3 +116,113 @@ def task_of(label_type: type, positive_label: str | None) -> str:
     if not issubclass(label_type, fo.Classification):
         return "detection"
     return "binary" if positive_label is not None else "multiclass"
+
+
+# ---------------------------------------------------------------------------
+# Which fields to sweep when none are named
+
+
+def has_confidences(samples: foc.SampleCollection, field: str) -> bool:
+    """Whether any label of ``field`` carries a confidence (one query that
+    stops at the first hit)."""
+    scored = samples.filter_labels(field, F("confidence") >= float("-inf"), only_matches=True)
+    return len(scored.limit(1)) > 0
+
+
+def scored_fields_hint(samples: foc.SampleCollection, like: str | None = None) -> str:
+    """``"Fields whose labels carry confidences: [...]"``, of the type and
+    level of ``like`` if given: what an error about a field without
+    confidences suggests instead."""
+    fields = label_fields(samples)
+    if like in fields:
+        fields = {
+            f: t for f, t in fields.items() if t is fields[like] and is_frames(f) == is_frames(like)
+        }
+    scored = [f for f in fields if has_confidences(samples, f)]
+    return f"Fields whose labels carry confidences: {scored or 'none'}"
+
+
+def _newest_first(samples: foc.SampleCollection, fields: list[str]) -> list[str]:
+    """``fields`` from the most recently added (FiftyOne records when a
+    field was added; the schema's order where it does not)."""
+    order = {f: i for i, f in enumerate(fields)}
+
+    def added(path: str) -> tuple:
+        field = samples.get_field(path)
+        created = getattr(field, "created_at", None)
+        return (created is not None, created or 0, order[path])
+
+    return sorted(fields, key=added, reverse=True)
+
+
+class DefaultFields(NamedTuple):
+    """The fields :func:`default_fields` proposes, and which would work."""
+
+    gt_field: str | None
+    pred_field: str | None
+    candidates: list[str]
+    scored: list[str]
+
+    def explain(self) -> str:
+        """The fields that qualify, for an error message."""
+        return (
+            f"Fields with labels that carry confidences (predictions): "
+            f"{self.scored or 'none'}; label fields that qualify: "
+            f"{self.candidates or 'none'}"
+        )
+
+
+def _same_kind(fields: dict[str, type], a: str, b: str) -> bool:
+    return fields[a] is fields[b] and is_frames(a) == is_frames(b)
+
+
+def _gt_choice(
+    fields: dict[str, type], scored: list[str], unscored: list[str], pred: str | None
+) -> str:
+    def fits(name: str) -> bool:
+        if pred is not None:
+            return name != pred and pred in fields and _same_kind(fields, pred, name)
+        return any(p != name and _same_kind(fields, p, name) for p in scored)
+
+    conventional = [n for n in ("ground_truth", "frames.ground_truth") if n in fields]
+    for name in conventional + unscored:
+        if fits(name):
+            return name
+    return (conventional + unscored + list(fields))[0]
+
+
+def default_fields(
+    samples: foc.SampleCollection,
+    gt_field: str | None = None,
+    pred_field: str | None = None,
+) -> DefaultFields:
+    """The ground truth and predictions fields to sweep when none are
+    named, by one rule (the form, ``execute``, the operator's ``__call__``
+    and the command line all use it):
+
+    -   ground truth: ``ground_truth`` when it is a compatible field with
+        predictions to compare, otherwise a compatible field whose labels
+        carry no confidences;
+    -   predictions: a compatible field of the same type and level, other
+        than the ground truth, whose labels carry confidences:
+        ``predictions`` when it is one, otherwise the most recently added.
+
+    A field that is given is kept, and the other is chosen to go with it.
+    When no field carries confidences, a pair that can run is still
+    proposed where there is one (the sweep then says what is missing).
+    """
+    fields = label_fields(samples)
+    scored = [f for f in _newest_first(samples, list(fields)) if has_confidences(samples, f)]
+    unscored = [f for f in fields if f not in scored]
+    if not fields:
+        return DefaultFields(gt_field, pred_field, [], [])
+    gt = gt_field or _gt_choice(fields, scored, unscored, pred_field)
+    if pred_field is not None or gt not in fields:
+        return DefaultFields(gt, pred_field, list(fields), scored)
+    same = [f for f in fields if f != gt and _same_kind(fields, f, gt)]
+    ranked = (
+        [f for f in ("predictions", "frames.predictions") if f in same and f in scored]
+        + [f for f in scored if f in same]
+        + same
+    )
+    return DefaultFields(gt, ranked[0] if ranked else None, list(fields), scored)

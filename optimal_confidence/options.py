@@ -239,6 +239,9 @@ def _holds(condition: Any, value: Any) -> bool:
 
 _NO_EVAL_KEY = ({"eval_key": OFF},)
 
+#: what None means for a field: the rule of optimal_confidence.fields
+_CHOSEN_FIELD = "chosen from the samples, as the App's form chooses it"
+
 #: the objective choices
 OBJECTIVES: tuple[Choice, ...] = (
     Choice("f1", "Best F1", "The threshold with the highest F1"),
@@ -259,12 +262,12 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "pred_field", "field", "fields", "Predictions field",
         "the field of model predictions, with confidences",
-        cli="--pred", metavar="FIELD",
+        none=_CHOSEN_FIELD, cli="--pred", metavar="FIELD",
     ),
     Option(
         "gt_field", "field", "fields", "Ground truth field",
         "the field of ground truth objects", default="ground_truth",
-        cli="--gt", metavar="FIELD",
+        none=_CHOSEN_FIELD, cli="--gt", metavar="FIELD",
     ),
     Option(
         "positive_label", "str", "fields", "Positive label",

@@ -19,7 +19,7 @@ import numpy as np
 import fiftyone as fo
 import fiftyone.core.collections as foc
 
-from .fields import check_fields
+from .fields import check_fields, default_fields
 from .objectives import Objective, UnattainableTargetError
 from .options import OptionError
 from .request import RunRequest
@@ -66,6 +66,27 @@ def check_samples(samples: foc.SampleCollection, request: RunRequest) -> type:
             "or dataset with samples"
         )
     return label_type
+
+
+def choose_fields(samples: foc.SampleCollection, request: RunRequest) -> RunRequest:
+    """The fields the request leaves to choose (None), by the rule the App's
+    form uses (:func:`~optimal_confidence.fields.default_fields`).
+
+    Raises:
+        OptionError: naming the fields that would work, when none does
+    """
+    if request.pred_field is not None and request.gt_field is not None:
+        return request
+    if not isinstance(samples, foc.SampleCollection):
+        return request  # check_samples says what samples must be
+    chosen = default_fields(samples, request.gt_field, request.pred_field)
+    if chosen.gt_field is None or chosen.pred_field is None:
+        raise OptionError(
+            "pred_field",
+            f"No pair of ground truth and predictions fields to sweep was "
+            f"found; name them (pred_field, gt_field). {chosen.explain()}",
+        )
+    return request.replace(gt_field=chosen.gt_field, pred_field=chosen.pred_field)
 
 
 def check_eval_key(samples: foc.SampleCollection, eval_key: str, label_type: type) -> None:
@@ -164,6 +185,7 @@ def sweep(
     """The exact curves of ``request`` on ``samples``, with the request's
     objective set but not applied yet (an unattainable target raises only
     when the best point is read). Nothing is stored."""
+    request = choose_fields(samples, request)
     label_type = check_samples(samples, request)
     request = resolve(samples, request)
     source = open_source(samples, request, label_type, progress)

@@ -21,6 +21,7 @@ import fiftyone.core.collections as foc
 
 from .classification import records_from_classifications
 from .fast_matching import UnsupportedMatchingError, records_fast
+from .fields import scored_fields_hint
 from .matching import read_label_values, records_from_eval_key, records_from_evaluation
 from .options import OptionError
 from .request import RunRequest
@@ -82,7 +83,7 @@ class _Read(RecordSource):
         self.samples, self.request = samples, request
         self.preds = read_label_values(samples, request.pred_field)
         self.gts = read_label_values(samples, request.gt_field, confidences=False)
-        check_detections(self.preds.confidences, len(self.gts), request)
+        check_detections(self.preds.confidences, len(self.gts), request, samples)
 
     def confidences(self) -> np.ndarray:
         return self.preds.confidences
@@ -167,7 +168,7 @@ def open_source(
                     f"engine='auto' or 'fiftyone'",
                 ) from None
         else:
-            check_detections(records.pred_conf, records.num_gts, r)
+            check_detections(records.pred_conf, records.num_gts, r, samples)
             warn_zero_confidence_order(records.pred_conf)
             return _Ready(records, "fast")
     return _Evaluation(samples, r, progress)
@@ -177,9 +178,11 @@ def open_source(
 # The data checks
 
 
-def check_detections(pred_conf: np.ndarray, num_gts: int, request: RunRequest) -> None:
+def check_detections(
+    pred_conf: np.ndarray, num_gts: int, request: RunRequest, samples: foc.SampleCollection
+) -> None:
     """Refuses a sweep with no predictions, no confidences or no ground
-    truth, naming the field to look at."""
+    truth, naming the field to look at (and those that would work)."""
     pred_field, gt_field = request.pred_field, request.gt_field
     if len(pred_conf) == 0:
         raise OptionError(
@@ -191,7 +194,8 @@ def check_detections(pred_conf: np.ndarray, num_gts: int, request: RunRequest) -
         raise OptionError(
             "pred_field",
             f"None of the {len(pred_conf)} predictions in '{pred_field}' has a "
-            f"confidence; a threshold sweep needs prediction confidences",
+            f"confidence; a threshold sweep needs prediction confidences. "
+            f"{scored_fields_hint(samples, pred_field)}",
         )
     if num_gts == 0:
         raise OptionError(

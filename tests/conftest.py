@@ -1,4 +1,5 @@
-"""Shared fixtures. Tests use their own database and never a user's."""
+"""Shared fixtures. Tests use their own MongoDB (tests/database.py) and
+never a user's."""
 
 import atexit
 import os
@@ -15,12 +16,19 @@ shutil.copytree(
     ROOT,
     os.path.join(PLUGINS_DIR, "optimal_confidence"),
     ignore=shutil.ignore_patterns(
-        ".git", ".venv", "tests", "__pycache__", "*.pyc", ".pytest_cache"
+        ".git", ".venv", "tests", "__pycache__", "*.pyc", ".pytest_cache",
+        "*.egg-info", "build", "dist", "demo_output",
     ),
 )
 os.environ["FIFTYONE_PLUGINS_DIR"] = PLUGINS_DIR
 
-# Before fiftyone is imported anywhere
+# Before fiftyone is imported anywhere: a MongoDB of the tests' own (never
+# the user's database service, nor a race with another FiftyOne starting
+# one), which every process the tests start inherits
+import database  # noqa: E402
+
+os.environ["FIFTYONE_DATABASE_URI"] = database.start()
+os.environ["FIFTYONE_DATABASE_VALIDATION"] = "false"
 os.environ["FIFTYONE_DATABASE_NAME"] = os.environ.get(
     "OPTIMAL_CONFIDENCE_TEST_DATABASE", "optimal_confidence_tests"
 )

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from optimal_confidence import compute_optimal_confidence
-from optimal_confidence.cli import DEFAULT_PRED_FIELD, parser, request_options
+from optimal_confidence.cli import parser, request_options
 from optimal_confidence.objectives import Objective
 from optimal_confidence.options import (
     BAND_OPTIONS,
@@ -112,16 +112,17 @@ def test_the_command_line_takes_every_option_with_the_spec_default_and_value(o):
     p = parser()
     flags = {a for action in p._actions for a in action.option_strings}
     assert o.flag in flags
-    # not given: the request gets the spec's default
+    # not given: the request gets the spec's default (the fields are chosen
+    # from the samples, by the form's rule)
     given = request_options(p.parse_args(["--dataset", "d"]))
-    assert given == {"pred_field": DEFAULT_PRED_FIELD}
+    assert given == {"gt_field": None}
     assert RunRequest.build(**given)[o.name] == o.default
     # given: the same value as the API's keyword
     values = {**prerequisites(o), o.name: o.example()}
     if o.kind == "bool" and o.example() != o.cli_flag:
         pytest.skip(f"{o.flag} only sets {o.cli_flag}")
     from_cli = RunRequest.build(**request_options(p.parse_args(["--dataset", "d", *cli_args(values)])))
-    from_api = RunRequest.build(pred_field=DEFAULT_PRED_FIELD, **values)
+    from_api = RunRequest.build(gt_field=None, **values)
     assert from_cli == from_api
 
 

@@ -18,29 +18,56 @@ import fiftyone as fo
 import fiftyone.operators.types as types
 from fiftyone import ViewField as F
 
-from ..fields import is_frames, label_fields, task_of
-from ..options import GROUPS, OPTIONS, Option, OptionError, problems
+from ..fields import default_fields, is_frames, label_fields, scored_fields_hint, task_of
+from ..options import GROUPS, OFF, ON, OPTIONS, Option, OptionError, option, problems
 from ..request import RunRequest
 from ..runs import check_run_key, suggest_run_key
 
-__all__ = ["build_form", "form_values", "request_from_params"]
+__all__ = [
+    "build_form",
+    "check_applies",
+    "form_values",
+    "request_from_params",
+    "task_of_params",
+    "with_default_fields",
+]
 
 #: option kinds whose form value "" means None (an empty dropdown choice)
 _EMPTY_IS_NONE = ("str", "eval_key", "run_key", "choice")
 
-#: the groups' headers: what each says under its title
-_DESCRIPTIONS = {
+#: the groups with a header, and what it says under the title
+_HEADERS = {
     "matching": "How a prediction matches a ground truth object",
-    "thresholds": (
-        "Leave the bounds empty to use the range of the confidences, and the "
-        "number empty for the exact sweep (every distinct confidence)"
-    ),
-    "objective": "What the best threshold is best at",
-    "per_class": "Optional: a threshold for each class",
-    "uncertainty": "Optional: how certain the threshold is",
-    "review": "Optional: a band of uncertain predictions for a person to review",
     "storage": "The result is stored on the dataset",
 }
+
+#: optional options, folded behind a switch until the user asks for them
+#: (or until one of them has a value other than its default): the switch's
+#: param, label, description and options
+_FOLDS = (
+    (
+        "show_more_matching", "More matching options",
+        "The matching engine, instance masks, polylines' boxes, the crowd attribute",
+        ("engine", "use_masks", "use_boxes", "iscrowd"),
+    ),
+    (
+        "show_thresholds", "Threshold bounds or a grid",
+        "By default every distinct confidence is a threshold (the exact sweep)",
+        ("lower_bound", "upper_bound", "num_thresholds"),
+    ),
+    (
+        "show_uncertainty", "Bootstrap intervals",
+        "How much the threshold and the objective move when the images are resampled",
+        ("n_bootstrap", "seed", "ci_level"),
+    ),
+    (
+        "show_review", "A review band",
+        "Accept the confident predictions, drop the doubtful ones, and send the "
+        "ones in between to a person",
+        ("review_precision", "max_lost", "review_cost"),
+    ),
+)
+_FOLD_OF = {name: fold for fold in _FOLDS for name in fold[3]}
 
 
 def form_values(params: Mapping[str, Any], task: str | None) -> dict[str, Any]:
@@ -59,17 +86,63 @@ def form_values(params: Mapping[str, Any], task: str | None) -> dict[str, Any]:
     return values
 
 
+def with_default_fields(params: Mapping[str, Any], target: Any) -> dict[str, Any]:
+    """``params`` with the fields not given chosen by
+    :func:`~optimal_confidence.fields.default_fields` (the form's rule)."""
+    params = dict(params)
+    if not params.get("pred_field") or not params.get("gt_field"):
+        chosen = default_fields(
+            target, params.get("gt_field") or None, params.get("pred_field") or None
+        )
+        params["gt_field"], params["pred_field"] = chosen.gt_field, chosen.pred_field
+    return params
+
+
+def _when_text(o: Option) -> str:
+    def condition(name: str, c: Any) -> str:
+        if c == ON:
+            return f"{name} is given"
+        if c == OFF:
+            return f"{name} is not given"
+        return f"{name} is " + " or ".join(repr(v) for v in c)
+
+    return " or ".join(" and ".join(condition(k, c) for k, c in alt.items()) for alt in o.when)
+
+
+def check_applies(given: Mapping[str, Any], params: Mapping[str, Any], task: str) -> None:
+    """Refuses an option that was given but that the run would ignore (a
+    keyword of the operator's ``__call__``), saying when it applies.
+
+    Raises:
+        OptionError: naming the option
+    """
+    for name in given:
+        o = option(name)
+        if task not in o.tasks:
+            kinds = " and ".join(sorted(o.tasks))
+            raise OptionError(name, f"{name} applies to {kinds} tasks, not to this {task} task")
+        if not o.shown(params, task):
+            raise OptionError(name, f"{name} does not apply here: it applies when {_when_text(o)}")
+
+
+def task_of_params(params: Mapping[str, Any], target: Any) -> str:
+    """The task of the params' predictions field on ``target``."""
+    label_type = fo.Detections
+    if params.get("pred_field") and target.get_field(params["pred_field"]) is not None:
+        label_type = target._get_label_field_type(params["pred_field"])
+    return task_of(label_type, params.get("positive_label") or None)
+
+
 def request_from_params(params: Mapping[str, Any], target: Any, dataset: Any) -> RunRequest:
-    """The request of an operator run: the form's values, stored under the
-    given run key or a free one (the operator always stores its result).
+    """The request of an operator run: the form's values (fields not given
+    chosen by the form's rule), stored under the given run key or a free
+    one (the operator always stores its result).
 
     Raises:
         OptionError: as the API would
     """
-    pred_field = params.get("pred_field")
-    label_type = target._get_label_field_type(pred_field) if pred_field else fo.Detections
-    task = task_of(label_type, params.get("positive_label") or None)
-    values = form_values(params, task)
+    params = with_default_fields(params, target)
+    values = form_values(params, task_of_params(params, target))
     values["run_key"] = values["run_key"] or suggest_run_key(dataset)
     return RunRequest.build(**values)
 
@@ -81,7 +154,7 @@ def _invalid(prop: Any, message: str) -> None:
 
 def _description(o: Option) -> str:
     text = o.help[0].upper() + o.help[1:]
-    if o.nullable and o.form_default is None:
+    if o.nullable and o.form_default is None and o.kind not in ("field", "run_key"):
         text += f"; empty: {o.none}"
     return text
 
@@ -172,14 +245,14 @@ def _target_input(ctx: Any, inputs: Any) -> Any:
     return ctx.target_view()
 
 
-def _field_inputs(ctx: Any, inputs: Any, fields: Mapping[str, type]) -> tuple[str, str, Any]:
+def _field_inputs(
+    ctx: Any, inputs: Any, target: Any, fields: Mapping[str, type]
+) -> tuple[str, str, Any]:
     """The ground truth and predictions dropdowns (predictions: fields of
-    the ground truth's type and level); returns the two fields and the
-    predictions' input."""
-    gt_default = next(
-        (f for f in ("ground_truth", "frames.ground_truth") if f in fields),
-        next(iter(fields)),
-    )
+    the ground truth's type and level), their defaults by the one rule of
+    :func:`~optimal_confidence.fields.default_fields`; returns the two
+    fields and the predictions' input."""
+    gt_default = default_fields(target).gt_field or next(iter(fields))
     gt_field = ctx.params.get("gt_field") or gt_default
     o = {x.name: x for x in OPTIONS}
     _dropdown(
@@ -190,11 +263,15 @@ def _field_inputs(ctx: Any, inputs: Any, fields: Mapping[str, type]) -> tuple[st
         f for f, t in fields.items()
         if t is fields.get(gt_field) and is_frames(f) == is_frames(gt_field)
     ] or list(fields)
-    pred_default = next((f for f in pred_choices if f != gt_field), pred_choices[0])
+    pred_default = default_fields(target, gt_field).pred_field or next(
+        (f for f in pred_choices if f != gt_field), pred_choices[0]
+    )
     pred_field = ctx.params.get("pred_field") or pred_default
     prop = _dropdown(
+        # not required: left out (execute_operator from Python), it is
+        # chosen by the same rule as this default
         inputs, "pred_field", [(f, f) for f in pred_choices], default=pred_default,
-        required=True, label=o["pred_field"].label,
+        required=False, label=o["pred_field"].label,
         description=_description(o["pred_field"]),
     )
     if pred_field != gt_field and pred_field not in pred_choices:
@@ -228,7 +305,7 @@ def data_problem(target: Any, pred_field: str) -> str | None:
     if len(scored.limit(1)) == 0:
         return (
             f"None of the predictions in '{pred_field}' has a confidence; the "
-            f"sweep needs confidences"
+            f"sweep needs confidences. {scored_fields_hint(target, pred_field)}"
         )
     return None
 
@@ -270,7 +347,7 @@ def build_form(ctx: Any, inputs: Any) -> None:
     if not fields:
         _no_fields(inputs)
         return
-    gt_field, pred_field, pred_prop = _field_inputs(ctx, inputs, fields)
+    gt_field, pred_field, pred_prop = _field_inputs(ctx, inputs, target, fields)
     label_type = fields.get(pred_field, fields[gt_field])
     task = task_of(label_type, ctx.params.get("positive_label") or None)
     values = form_values({**ctx.params, "pred_field": pred_field, "gt_field": gt_field}, task)
@@ -282,16 +359,42 @@ def build_form(ctx: Any, inputs: Any) -> None:
         if problem:
             _invalid(pred_prop, problem)
     chosen = {"pred_field": pred_field, "gt_field": gt_field}
-    for group, title in GROUPS.items():
-        shown = [o for o in OPTIONS if o.group == group and o.shown(values, task)]
-        if group != "fields" and shown:
+    shown = [o for o in OPTIONS if o.kind != "field" and o.shown(values, task)]
+    opened: set[str] = set()
+    for o in shown:
+        fold = _FOLD_OF.get(o.name)
+        if o.group in _HEADERS and not any(x.group == o.group for x in shown[: shown.index(o)]):
             inputs.view(
-                f"{group}_header",
-                types.Header(label=title, description=_DESCRIPTIONS.get(group), divider=True),
+                f"{o.group}_header",
+                types.Header(label=GROUPS[o.group], description=_HEADERS[o.group], divider=True),
             )
-        for o in shown:
-            if o.kind == "field":
+        if fold is not None and fold[0] not in opened:
+            opened.add(fold[0])
+            if not _fold_switch(inputs, ctx.params, fold, values, errors):
                 continue
-            prop = _add_input(inputs, o, ctx, target, chosen)
-            if prop is not None and o.name in errors:
-                _invalid(prop, errors[o.name])
+        elif fold is not None and not _is_open(ctx.params, fold, values, errors):
+            continue
+        prop = _add_input(inputs, o, ctx, target, chosen)
+        if prop is not None and o.name in errors:
+            _invalid(prop, errors[o.name])
+
+
+def _is_open(params: Mapping[str, Any], fold: tuple, values: Mapping[str, Any], errors: Mapping[str, str]) -> bool:
+    """A fold is open when switched on, or when one of its options has a
+    value other than its default or a problem (so nothing set is hidden)."""
+    if params.get(fold[0]):
+        return True
+    return any(
+        values.get(name) != option(name).initial or name in errors for name in fold[3]
+    )
+
+
+def _fold_switch(
+    inputs: Any, params: Mapping[str, Any], fold: tuple, values: Mapping[str, Any], errors: Mapping[str, str]
+) -> bool:
+    """The fold's switch; returns whether the fold is open."""
+    is_open = _is_open(params, fold, values, errors)
+    inputs.bool(
+        fold[0], default=is_open, label=fold[1], description=fold[2], view=types.SwitchView()
+    )
+    return is_open

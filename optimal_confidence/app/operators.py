@@ -4,14 +4,21 @@ the library's pipeline, and the output shows the chosen point."""
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import fiftyone as fo
 import fiftyone.core.utils as fou
 import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
+from ..options import option
 from ..pipeline import Outcome, run
-from .form import build_form, request_from_params
+from ..reports import output_markdown
+from ..result import OptimalConfidenceResult
+from ..runs import load_optimal_confidence
+from .form import build_form, check_applies, request_from_params, task_of_params, with_default_fields
 
 __all__ = ["OptimalConfidence", "operator_output"]
 
@@ -34,6 +41,60 @@ def operator_output(outcome: Outcome) -> dict[str, Any]:
     return out
 
 
+def open_panel_ids(spaces: Any, name: str) -> list[str]:
+    """The ids of the open panels called ``name`` in the App's spaces
+    layout (``ctx.spaces``), in layout order."""
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if getattr(node, "type", None) == name:
+            found.append(node.component_id)
+        for child in getattr(node, "children", None) or []:
+            walk(child)
+
+    if spaces is not None:
+        walk(spaces)
+    return found
+
+
+def execute_now(uri: str, ctx: dict[str, Any], **kwargs: Any) -> Any:
+    """``foo.execute_operator`` that returns its ``ExecutionResult`` also
+    inside a running event loop (Jupyter), where ``execute_operator`` only
+    returns a task: the operation then runs to completion on a worker
+    thread, which has no loop of its own."""
+    try:
+        asyncio.get_running_loop()
+        in_loop = True
+    except RuntimeError:
+        in_loop = False
+    if not in_loop:
+        return foo.execute_operator(uri, ctx, **kwargs)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(foo.execute_operator, uri, ctx, **kwargs).result()
+
+
+def call_params(
+    samples: Any, pred_field: str | None, gt_field: str | None, options: dict[str, Any]
+) -> dict[str, Any]:
+    """The operator's params for a Python call: the fields (those not given
+    chosen by the form's rule), the options (each one checked to apply),
+    and the target: the view or dataset given.
+
+    Raises:
+        TypeError: for a keyword that is no option
+        OptionError: for an option the run would ignore
+    """
+    for name in options:
+        if option(name).kind == "field":
+            raise TypeError(f"Pass {name} as the second or third argument, not twice")
+    params = with_default_fields({"pred_field": pred_field, "gt_field": gt_field}, samples)
+    params.update(options)
+    check_applies(options, params, task_of_params(params, samples))
+    is_view = isinstance(samples, fo.DatasetView)
+    params["view_target"] = "CURRENT_VIEW" if is_view else "DATASET"
+    return params
+
+
 class OptimalConfidence(foo.Operator):
     @property
     def config(self) -> foo.OperatorConfig:
@@ -50,6 +111,69 @@ class OptimalConfidence(foo.Operator):
             allow_immediate_execution=True,
             allow_delegated_execution=True,
         )
+
+    def __call__(
+        self,
+        sample_collection: Any,
+        pred_field: str | None = None,
+        gt_field: str | None = None,
+        *,
+        delegate: bool = False,
+        delegation_target: str | None = None,
+        **options: Any,
+    ) -> OptimalConfidenceResult | Any:
+        """Runs the operator from Python, as Voxel51's plugins do, with the
+        same options and defaults as its form.
+
+        Example usage::
+
+            import fiftyone.operators as foo
+
+            op = foo.get_operator("@threshold-lab/optimal_confidence/optimal_confidence")
+            result = op(dataset, "predictions", "ground_truth")
+            result = op(dataset.match_tags("val"), objective="precision", target=0.9)
+            queued = op(dataset, delegate=True)  # for `fiftyone delegated launch`
+
+        Args:
+            sample_collection: a dataset or view; a view's samples are swept
+            pred_field (None): the predictions field; by default the form's
+                choice (``predictions`` when it has confidences, else the
+                newest field whose labels carry confidences)
+            gt_field (None): the ground truth field; by default the form's
+                choice (``ground_truth``, else a field without confidences)
+            delegate (False): whether to queue a delegated operation
+                instead of running now
+            delegation_target (None): an orchestrator for the delegated
+                operation
+            **options: any option of
+                :data:`optimal_confidence.options.OPTIONS` (``iou``,
+                ``objective``, ``target``, ``per_class``, ``n_bootstrap``,
+                ``review_precision``, ``run_key``, ...), as
+                ``compute_optimal_confidence`` takes them. The run is
+                stored under ``run_key``, or a free key
+
+        Returns:
+            the :class:`~optimal_confidence.result.OptimalConfidenceResult`,
+            also inside Jupyter (no ``await`` needed); with ``delegate``, the
+            ``ExecutionResult`` of the queued operation
+
+        Raises:
+            TypeError: for a keyword that is no option
+            ValueError: for a bad value, or an option that does not apply;
+                nothing is written
+        """
+        params = call_params(sample_collection, pred_field, gt_field, options)
+        if isinstance(sample_collection, fo.DatasetView):
+            ctx = dict(view=sample_collection)
+        else:
+            ctx = dict(dataset=sample_collection)
+        if delegate:
+            return execute_now(
+                self.uri, ctx, params=params, request_delegation=True,
+                delegation_target=delegation_target,
+            )
+        out = execute_now(self.uri, ctx, params=params)
+        return load_optimal_confidence(sample_collection, out.result["run_key"])
 
     def resolve_input(self, ctx: Any) -> types.Property:
         inputs = types.Object()
@@ -70,34 +194,32 @@ class OptimalConfidence(foo.Operator):
             target, request, progress=fou.report_progress(_progress, dt=1.0),
             strict_band=False,
         )
-        # Run from the App (immediate): open a panel on the new result (a new
-        # one: the App would only bring an open panel to the front, showing
-        # its old run). A run started from a panel shows there instead (its
+        # Run from the App (immediate): show the new result in the curves
+        # panel. A run started from a panel shows there instead (its
         # on_success); a delegated run has no App to talk to; under
-        # execute_operator() in Python the request is only recorded in the
-        # returned executor
+        # execute_operator() in Python the requests are only recorded
         if ctx.executor is not None and not ctx.delegated and not ctx.panel_id:
-            ctx.ops.open_panel(
-                PANEL_NAME, layout="horizontal", state={"open_run": outcome.result.run_key}
-            )
+            self._show_in_panel(ctx, outcome.result.run_key)
         return operator_output(outcome)
+
+    def _show_in_panel(self, ctx: Any, run_key: str) -> None:
+        """Shows ``run_key`` in the open Confidence curves panel, or opens
+        one on it when none is open (the App of FiftyOne 1.22 only brings an
+        open panel to the front when asked to open it again)."""
+        open_ids = open_panel_ids(ctx.spaces, PANEL_NAME)
+        if not open_ids:
+            ctx.ops.open_panel(PANEL_NAME, layout="horizontal", state={"open_run": run_key})
+            return
+        ctx.trigger(
+            f"{self.plugin_name}/{PANEL_NAME}",
+            params={"__method__": "on_show_run", "panel_id": open_ids[0], "run_key": run_key},
+        )
+        ctx.ops.open_panel(PANEL_NAME)  # to the front
 
     def resolve_output(self, ctx: Any) -> types.Property:
         outputs = types.Object()
-        outputs.float("best_threshold", label="Best threshold")
-        outputs.float("best_f1", label="F1")
-        outputs.float("precision", label="Precision")
-        outputs.float("recall", label="Recall")
-        outputs.int("tp", label="True positives")
-        outputs.int("fp", label="False positives")
-        outputs.int("fn", label="False negatives")
-        outputs.int("num_thresholds", label="Thresholds evaluated")
-        outputs.str("run_key", label="Stored as run")
-        outputs.str("objective", label="Objective")
-        outputs.float("score", label="Objective value")
-        # a fenced block renders as plain preformatted text (CodeView would
-        # load an editor from a CDN)
-        outputs.str("summary_markdown", label="Summary", view=types.MarkdownView())
-        if ctx.results and ctx.results.get("review_band_summary"):
-            outputs.str("review_band_summary", label="Review band", view=types.MarkdownView())
+        # the returned dict keeps every number exact; the dialog shows them
+        # rounded, in markdown that wraps inside it
+        if ctx.results:
+            outputs.md(output_markdown(ctx.results), name="overview")
         return types.Property(outputs, view=types.View(label="Optimal confidence threshold"))

@@ -4,6 +4,8 @@ curves and marks as the panel's plotly figures
 
 from __future__ import annotations
 
+import functools
+import io
 from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
@@ -20,12 +22,26 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["plot_curves"]
 
 
+@functools.cache
+def _figure_class() -> type:
+    """matplotlib's ``Figure``, shown as a picture when it is the value of
+    a Jupyter cell (a bare ``Figure`` prints as ``<Figure size ...>`` there
+    unless the inline backend was set up); imported when first drawn."""
+    from matplotlib.figure import Figure
+
+    class CurvesFigure(Figure):
+        def _repr_png_(self) -> bytes:
+            buf = io.BytesIO()
+            self.savefig(buf, format="png", dpi=100)
+            return buf.getvalue()
+
+    return CurvesFigure
+
+
 def _axes(ax: Any, figsize: tuple[float, float]) -> tuple["Figure", "Axes", "Axes | None"]:
     """The figure, the threshold plot's axes and the PR plot's (or None)."""
     if ax is None:
-        from matplotlib.figure import Figure
-
-        fig = Figure(figsize=figsize, layout="constrained")
+        fig = _figure_class()(figsize=figsize, layout="constrained")
         ax_t, ax_pr = fig.subplots(1, 2)
         return fig, ax_t, ax_pr
     if isinstance(ax, (list, tuple, np.ndarray)):
@@ -72,9 +88,11 @@ def _draw_threshold(ax: "Axes", m: Marks) -> None:
         [b["threshold"]], [b[c.mark_on]], marker="*", markersize=14, linestyle="none",
         color=COLORS["best"], label=c.best_label,
     )
+    # the label in a free spot, with a line to the star: curves meet there
     ax.annotate(
-        _best_text(m), xy=(b["threshold"], b[c.mark_on]), xytext=(8, 10),
-        textcoords="offset points", fontsize=8, color=COLORS["best"],
+        _best_text(m), xy=(b["threshold"], b[c.mark_on]), xytext=m.label_at,
+        textcoords="data", fontsize=8, color=COLORS["best"], ha="center", va="center",
+        arrowprops={"arrowstyle": "-", "color": COLORS["best"], "linewidth": 0.8},
     )
     if c.target is not None:
         ax.axhline(
@@ -155,7 +173,8 @@ def plot_curves(
             the fields compared
 
     Returns:
-        the ``matplotlib.figure.Figure`` drawn into
+        the ``matplotlib.figure.Figure`` drawn into; a new one shows itself
+        when it is the value of a Jupyter cell
     """
     m = marks(result, classes, band=band, show_ci=show_ci)
     fig, ax_t, ax_pr = _axes(ax, figsize)

@@ -33,6 +33,7 @@ __all__ = [
     "held_out_summary",
     "interval_summary",
     "metrics",
+    "output_markdown",
     "report",
     "run_info",
     "selection_markdown",
@@ -445,6 +446,52 @@ BAND_WORDS = {
         "max_lost": "Max share of right answers lost",
     },
 }
+
+
+def threshold_text(t: float) -> str:
+    """A threshold to read and to deploy: seven significant digits (two
+    confidences closer than that are rare; the returned numbers are
+    exact)."""
+    return f"{t:.7g}"
+
+
+def output_markdown(out: Mapping[str, Any]) -> str:
+    """What the operator's output shows of its returned dict
+    (:meth:`~optimal_confidence.result.OptimalConfidenceResult.metrics`
+    and the review band): rates rounded for reading, in lines that wrap."""
+    lines = [
+        f"**Best threshold: {threshold_text(out['best_threshold'])}** "
+        f"({out['objective']} = {format_score(out['score'], out['objective'].startswith('cost'))})",
+        "",
+        f"F1 {out['best_f1']:.3f} · precision {out['precision']:.3f} · recall "
+        f"{out['recall']:.3f} · TP {out['tp']} · FP {out['fp']} · FN {out['fn']} · "
+        f"{out['num_thresholds']} thresholds",
+        "",
+        f"Stored as run: `{out['run_key']}`",
+    ]
+    if out.get("threshold_ci"):
+        lo, hi = out["threshold_ci"]
+        s_lo, s_hi = out["score_ci"]
+        lines += [
+            "",
+            f"{out['ci_level']:.0%} interval of the threshold "
+            f"{_interval((lo, hi))}; of the objective there {_interval((s_lo, s_hi))}",
+        ]
+    if out.get("class_thresholds"):
+        lines += ["", "| class | threshold |", "| :-- | --: |"]
+        lines += [
+            f"| {_md_cell(k)} | {threshold_text(t)} |" for k, t in out["class_thresholds"].items()
+        ]
+        o = out["operating_point"]
+        lines += [
+            "",
+            f"All classes at their thresholds: F1 {o['f1']:.3f} · precision "
+            f"{o['precision']:.3f} · recall {o['recall']:.3f} · TP {o['tp']} · "
+            f"FP {o['fp']} · FN {o['fn']}",
+        ]
+    if out.get("review_band_summary"):
+        lines += ["", f"**Review band:** {out['review_band_summary']}"]
+    return "\n".join(lines)
 
 
 def band_header_markdown(task: str, classwise: bool) -> str:

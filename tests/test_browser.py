@@ -22,6 +22,7 @@ import pytest
 
 from fiftyone import ViewField as F
 
+from database import stop_process
 from optimal_confidence import compute_optimal_confidence
 from optimal_confidence.demo import make_demo_dataset
 
@@ -117,12 +118,7 @@ def app_url(browser_dataset):
         _wait_for_http(url, proc, log_path)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, timeout=20)
 
 
 def _shot(page, name: str) -> None:
@@ -376,3 +372,125 @@ def test_panel_per_class_table_band_and_interval(browser_dataset, app_url, tmp_p
             page.get_by_text(f"{band.review_images} samples")
         ).first.wait_for()
 
+
+
+def _run_operator_from_the_app(page):
+    """The operator browser, the form's defaults, Execute, Close."""
+    from playwright.sync_api import expect
+
+    _dismiss_popup(page)
+    page.keyboard.press("`")
+    page.keyboard.type("optimal")
+    page.get_by_text("Find the optimal confidence threshold").first.click()
+    execute = page.get_by_role("button", name="Execute")
+    page.get_by_text("Predictions field").wait_for()
+    expect(execute).to_be_enabled()
+    execute.click()
+    page.get_by_text("Stored as run:").wait_for()
+    page.get_by_role("button", name="Close").click()
+
+
+def _panel_box(page):
+    """The Confidence curves panel's box: the scrolling box around its
+    plots."""
+    return page.evaluate(
+        """() => {
+            let el = document.querySelector('.js-plotly-plot').parentElement;
+            while (el && !['auto', 'scroll'].includes(getComputedStyle(el).overflowY))
+                el = el.parentElement;
+            const r = el.getBoundingClientRect();
+            return {x: r.x, y: r.y, width: r.width, height: r.height};
+        }"""
+    )
+
+
+def _clipped(page, box):
+    """Buttons and inputs of the panel that reach past its right edge."""
+    return page.evaluate(
+        """(box) => {
+            const right = box.x + box.width + 1;
+            const out = [];
+            for (const el of document.querySelectorAll('button, input')) {
+                const r = el.getBoundingClientRect();
+                if (r.width === 0 || r.x < box.x) continue;
+                if (r.x + r.width > right) out.push((el.innerText || el.name || el.id) + ' ' + (r.x + r.width));
+            }
+            return out;
+        }""",
+        box,
+    )
+
+
+def test_one_panel_threshold_box_objective_switch_in_the_app(browser_dataset, app_url, tmp_path):
+    """Two runs from the App leave one panel, showing the second; the mouse
+    wheel scrolls the panel instead of zooming a plot; a typed threshold and
+    the objective switch set the App's view and the counts; at 1280 and
+    1920 px nothing of the panel is clipped."""
+    from optimal_confidence import suggest_run_key
+
+    ds = browser_dataset
+    ds.reload()
+    first = suggest_run_key(ds)
+    with _app_page(app_url, ds, str(tmp_path / "profile"), 1000) as (page, before):
+        page.set_viewport_size({"width": 1280, "height": 1000})
+        _run_operator_from_the_app(page)
+        plots = page.locator(".js-plotly-plot")
+        _wait_until(lambda: plots.count() == 2, 60, "the panel's two plots")
+        ds.reload()
+        second = suggest_run_key(ds)
+        assert second != first
+        _run_operator_from_the_app(page)
+        page.get_by_text(second, exact=True).first.wait_for()
+        page.wait_for_timeout(1_500)
+        tabs = page.get_by_text("Confidence curves", exact=True)
+        assert tabs.count() == 1, f"{tabs.count()} Confidence curves panels"
+        assert plots.count() == 2
+
+        # the plots fill the panel; the wheel scrolls, it does not zoom
+        box = _panel_box(page)
+        plot = plots.first.bounding_box()
+        assert plot["width"] > 0.85 * box["width"], (plot, box)
+        ranges = "() => document.querySelector('.js-plotly-plot')._fullLayout.xaxis.range"
+        before_range = page.evaluate(ranges)
+        page.mouse.move(plot["x"] + plot["width"] / 2, plot["y"] + plot["height"] / 2)
+        page.mouse.wheel(0, 400)
+        page.wait_for_timeout(500)
+        assert page.evaluate(ranges) == before_range
+        _shot(page, "09-panel-1280.png")
+        assert _clipped(page, box) == []
+
+        # a typed threshold: the view and the counts follow
+        t = 0.7
+        kept = ds.filter_labels("predictions", F("confidence") >= t, only_matches=False).count(
+            "predictions.detections"
+        )
+        box_input = page.get_by_text("Type a threshold").locator(
+            "xpath=ancestor::*[.//input][1]//input"
+        ).first
+        box_input.fill(str(t))
+        box_input.press("Tab")
+        page.get_by_text(re.compile(rf"{kept} of \d+ predictions kept")).wait_for()
+        _wait_until(lambda: _label_count(page) == kept, 60, f"the sidebar to count {kept}")
+
+        # the objective switch: a precision target, chosen again from the
+        # stored curves; the view follows the new choice
+        strict = compute_optimal_confidence(ds, "predictions").with_objective("precision", target=0.9)
+        page.get_by_text("Choose by", exact=True).first.locator(
+            "xpath=ancestor::*[.//*[@role='combobox']][1]//*[@role='combobox']"
+        ).first.click()
+        page.get_by_role("option", name="Precision target").click()
+        target = page.get_by_text("For example 0.9").locator("xpath=ancestor::*[.//input][1]//input").first
+        target.fill("0.9")
+        target.press("Tab")
+        page.wait_for_timeout(500)
+        page.get_by_role("button", name="Choose again").click()
+        page.get_by_text(re.compile(r"by recall at precision >= 0\.9")).first.wait_for()
+        kept = int((strict.records.pred_conf >= strict.best_threshold).sum())
+        _wait_until(lambda: _label_count(page) == kept, 60, f"the sidebar to count {kept}")
+
+        page.set_viewport_size({"width": 1920, "height": 1000})
+        page.wait_for_timeout(1_500)
+        box = _panel_box(page)
+        assert plots.first.bounding_box()["width"] > 0.85 * box["width"]
+        _shot(page, "10-panel-1920.png")
+        assert _clipped(page, box) == []

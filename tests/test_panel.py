@@ -135,15 +135,17 @@ def test_loading_a_run_sends_its_curves(panel_dataset):
     assert curves[2]["x"] == newer.thresholds.tolist()
     assert curves[2]["y"] == newer.f1.tolist()
     assert panel.data["plots"]["pr"][0]["x"] == newer.recall.tolist()
-    # plots with explicit sizes, their layouts in the state
+    # plots as wide as the panel (plotly follows its box), a height in CSS
+    # pixels (the App reads a bare number as a percentage of the panel), no
+    # zoom on the mouse wheel (it scrolls the panel), layouts in the state
     for name in ("threshold", "pr"):
         plot = panel.prop(f"plots.{name}")["view"]
-        # CSS pixels: the App reads a bare number as a percentage of the panel
-        assert plot["width"].endswith("px") and plot["height"].endswith("px")
-        assert int(plot["width"][:-2]) > 200 and int(plot["height"][:-2]) > 200
+        assert plot["width"] == "100%" and plot["height"].endswith("px")
+        assert int(plot["height"][:-2]) > 200
         assert plot["on_click"] == f"{PANEL}#on_click_curve"
         assert plot["layout"]["height"] == int(plot["height"][:-2])
-        assert plot["layout"]["width"] == int(plot["width"][:-2])
+        assert "width" not in plot["layout"]
+        assert plot["config"]["scrollZoom"] is False and plot["config"]["responsive"] is True
     assert f"Best threshold {newer.best_threshold:.4g}" in panel.prop("summary")["default"]
 
     # choosing the other run in the selector
@@ -193,7 +195,7 @@ def test_click_sets_the_view_to_the_run_target_filtered_at_the_threshold(panel_d
     assert view.count("predictions.detections") == expected.count("predictions.detections")
 
     # the counts at the threshold, in the panel
-    tp, fp, fn = (int(c[0]) for c in result.counts_at(t))
+    tp, fp, fn = result.counts_at(t)
     selected = panel.state["selected"]
     assert (selected["threshold"], selected["tp"], selected["fp"], selected["fn"]) == (t, tp, fp, fn)
     assert selected["kept"] == expected.count("predictions.detections")
@@ -562,3 +564,156 @@ def test_binary_review_view_uses_the_positive_score(cls_panel_dataset):
     ]
     assert sorted(view.values("id")) == sorted(expected)
     assert len(expected) == band.review
+
+
+# ---------------------------------------------------------------------------
+# One panel, the threshold box, the objective switch, the selection kept
+
+
+def test_a_run_from_the_app_shows_in_the_open_panel(panel_dataset):
+    """With a Confidence curves panel open (in the App's spaces), a run
+    from the operator browser shows there; with none open, one opens."""
+    import fiftyone as fo
+
+    spaces = fo.Space(
+        children=[
+            fo.Panel(type="Samples", pinned=True),
+            fo.Panel(type="confidence_curves", component_id="curves-1"),
+        ]
+    )
+    result = foo.execute_operator(
+        OPERATOR,
+        ctx=dict(
+            view=panel_dataset.view(),
+            params=dict(pred_field="predictions", run_key="second"),
+            spaces=spaces.to_dict(),
+        ),
+    )
+    requests = [(r.operator_uri, r.params) for r in result.executor._requests]
+    shown = [p for u, p in requests if u == PANEL]
+    assert shown == [{"__method__": "on_show_run", "panel_id": "curves-1", "run_key": "second"}]
+    # brought to the front, not opened again on a state it would ignore
+    assert [p for u, p in requests if u == "open_panel"] == [
+        {"name": "confidence_curves", "isActive": True, "force": False,
+         "forceDuplicate": False, "state": None, "data": None}
+    ]
+    # what the triggered method does to that panel
+    compute_optimal_confidence(panel_dataset, "logits", run_key="first", progress=False)
+    panel = AppPanel(panel_dataset, panel_id="curves-1")
+    panel.event("on_load")
+    assert panel.state["controls"]["run_key"] == "first"
+    panel.event("on_show_run", run_key="second")
+    assert panel.state["controls"]["run_key"] == "second"
+    assert panel.state["info"]["pred_field"] == "predictions"
+
+
+def test_the_threshold_box_sets_the_view_and_the_counts(panel_dataset):
+    result = compute_optimal_confidence(panel_dataset, "predictions", run_key="r", progress=False)
+    panel = AppPanel(panel_dataset)
+    panel.event("on_load")
+    assert panel.prop("threshold_input")["type"]["name"] == "Number"
+    t = 0.4321  # between swept thresholds: still exact
+    panel.event("on_change_threshold", path="threshold_input", value=t)
+    (request,) = panel.triggered("set_view")
+    view = _view_of(request, panel_dataset)
+    assert view.count("predictions.detections") == panel_dataset.filter_labels(
+        "predictions", F("confidence") >= t, only_matches=False
+    ).count("predictions.detections")
+    tp, fp, fn = result.counts_at(t)
+    s = panel.state["selected"]
+    assert (s["threshold"], s["tp"], s["fp"], s["fn"]) == (t, tp, fp, fn)
+    # not a number: a message, nothing changes
+    panel.event("on_change_threshold", path="threshold_input", value="high")
+    assert "threshold must be a number" in panel.state["message"]
+    assert panel.state["selected"]["threshold"] == t
+
+
+def test_the_objective_switch_chooses_again_from_the_stored_curves(panel_dataset):
+    stored = compute_optimal_confidence(panel_dataset, "predictions", run_key="r", progress=False)
+    strict = stored.with_objective("precision", target=0.5)
+    assert strict.best_threshold != stored.best_threshold
+    panel = AppPanel(panel_dataset)
+    panel.event("on_load")
+    assert panel.state["objective_inputs"]["objective"] == "f1"
+    assert "target" not in panel.output["type"]["properties"]["objective_inputs"]["type"]["properties"]
+    panel.event("on_change_objective_input", path="objective_inputs.objective", value="precision")
+    assert "target" in panel.prop("objective_inputs")["type"]["properties"]
+
+    # a bad target: the spec's message where the switch is
+    panel.state["objective_inputs"]["target"] = 1.5
+    panel.event("on_click_apply_objective")
+    assert panel.state["message"] == "target must be in (0, 1]; got 1.5"
+    assert panel.prop("objective_message")
+
+    panel.state["objective_inputs"]["target"] = 0.5
+    panel.event("on_click_apply_objective")
+    assert panel.state["info"]["best_threshold"] == strict.best_threshold
+    assert panel.state["info"]["objective"] == "recall at precision >= 0.5"
+    # the view and the counts at the new choice
+    assert panel.state["selected"]["threshold"] == strict.best_threshold
+    assert _view_of(panel.triggered("set_view")[0], panel_dataset).count(
+        "predictions.detections"
+    ) == int((stored.records.pred_conf >= strict.best_threshold).sum())
+    marker = panel.data["plots"]["threshold"][-1]
+    assert marker["x"] == [strict.best_threshold]
+    # nothing matched again, nothing stored yet
+    panel_dataset.reload()
+    assert panel_dataset.list_runs() == ["r"]
+
+    # store it: a new run, the stored one untouched
+    panel.event("on_click_store_choice")
+    panel_dataset.reload()
+    assert sorted(panel_dataset.list_runs()) == ["r", "r_precision"]
+    assert load_optimal_confidence(panel_dataset, "r_precision").best_threshold == strict.best_threshold
+    assert load_optimal_confidence(panel_dataset, "r").objective.name == "f1"
+    assert panel.state["controls"]["run_key"] == "r_precision"
+    assert "Stored as run 'r_precision'" in panel.state["message"]
+
+    # back on the first run, back to its stored objective
+    panel.event("on_change_run", path="controls.run_key", value="r")
+    panel.state["objective_inputs"] = {"objective": "cost", "fp_cost": 1, "fn_cost": 4}
+    panel.event("on_click_apply_objective")
+    assert panel.state["info"]["objective"] == "cost (1 per FP, 4 per FN)"
+    panel.event("on_click_stored_objective")
+    assert panel.state["choice"] is None
+    assert panel.state["info"]["best_threshold"] == stored.best_threshold
+
+
+def test_the_selection_comes_back_after_a_reload(panel_dataset):
+    """After a reload the App keeps its view; the panel selects the
+    threshold that view keeps again."""
+    result = compute_optimal_confidence(panel_dataset.limit(20), "predictions", run_key="r", progress=False)
+    t = float(result.thresholds[3])
+    panel = AppPanel(panel_dataset)
+    panel.event("on_load")
+    panel.click("threshold", threshold_id(t))
+    view = _view_of(panel.triggered("set_view")[0], panel_dataset)
+
+    reloaded = AppPanel(panel_dataset)
+    reloaded.state = {"controls": panel.state["controls"]}
+    foo_result = foo.execute_operator(
+        PANEL,
+        ctx=dict(
+            view=view,
+            params=dict(__method__="on_load", panel_id=reloaded.panel_id, panel_state=reloaded.state),
+        ),
+    )
+    selected = [
+        r.params["state"]["selected"]
+        for r in foo_result.executor._requests
+        if r.operator_uri == "patch_panel_state" and "selected" in r.params["state"]
+    ]
+    assert selected[-1]["threshold"] == t
+    # a view the panel did not make selects nothing
+    other = foo.execute_operator(
+        PANEL,
+        ctx=dict(
+            view=panel_dataset.limit(3),
+            params=dict(__method__="on_load", panel_id="p", panel_state={}),
+        ),
+    )
+    assert all(
+        r.params["state"].get("selected") is None
+        for r in other.executor._requests
+        if r.operator_uri == "patch_panel_state" and "selected" in r.params["state"]
+    )

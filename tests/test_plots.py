@@ -92,7 +92,7 @@ def test_plotly_figures_per_class_and_pooled_classes(result):
     assert _trace(fig, "F1")["y"] == f1.tolist()
     assert label in fig["layout"]["title"]["text"]
     # each class deploys at the best threshold: that is the point marked
-    (marker,) = [t for t in fig["data"] if t["mode"] == "markers+text"]
+    (marker,) = [t for t in fig["data"] if t["mode"] == "markers"]
     assert marker["x"] == [result.best_threshold]
     i = result.best_index
     assert marker["customdata"][0][4:7] == [
@@ -183,9 +183,7 @@ def test_view_keeps_the_predictions_at_the_threshold(random_dataset, result):
         assert oracle_counts(view, "predictions", "ground_truth", 0.0) == oracle_counts(
             ds, "predictions", "ground_truth", t
         )
-        assert oracle_counts(ds, "predictions", "ground_truth", t) == tuple(
-            int(c[0]) for c in result.counts_at(t)
-        )
+        assert oracle_counts(ds, "predictions", "ground_truth", t) == tuple(result.counts_at(t))
     # nothing was written
     assert ds.count("predictions.detections") == len(result.records.pred_conf)
 
@@ -457,3 +455,25 @@ def test_multiclass_plots_accuracy_and_coverage(cls_dataset):
     assert [t["name"] for t in plotly_figures(yes)["threshold"]["data"]] == [
         "Precision", "Recall", "F1", "best F1"
     ]
+
+
+def test_the_best_points_label_sits_where_no_curve_runs(result):
+    """Precision, recall and F1 meet near the chosen point: its label goes
+    to a free spot of the plot, with a line to the point, in both figures."""
+    from optimal_confidence.plots.data import LABEL_HEIGHT, LABEL_WIDTH, _crossings, marks
+
+    for r in (result, result.with_objective("precision", target=0.55), result.with_objective("cost", fn_cost=3)):
+        m = marks(r)
+        x, y = m.label_at
+        span = float(r.thresholds[-1] - r.thresholds[0])
+        box = (x - LABEL_WIDTH * span / 2, x + LABEL_WIDTH * span / 2, y - LABEL_HEIGHT / 2, y + LABEL_HEIGHT / 2)
+        assert _crossings(m.curves, m.keys, box) == 0
+        assert not box[0] <= r.best_threshold <= box[1]  # nor the point's dashed line
+        fig = plotly_figures(r)["threshold"]
+        (label,) = [a for a in fig["layout"]["annotations"] if a.get("name") == "best label"]
+        assert (label["ax"], label["ay"]) == (x, y)
+        assert (label["x"], label["y"]) == (r.best_threshold, fig["data"][-1]["y"][0])
+        assert label["text"] == fig["data"][-1]["text"][0]
+        ax_t = optimal_confidence.plot_curves(r).axes[0]
+        (text,) = [t for t in ax_t.texts if m.curves.score_text in t.get_text()]
+        assert tuple(text.get_position()) == (x, y)

@@ -11,9 +11,10 @@ import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
 from .. import reports
+from ..objectives import Objective
 from ..plots import OPERATING_POINT_ID, operating_point, plotly_figures
 from ..result import OptimalConfidenceResult
-from ..runs import list_optimal_confidence_runs
+from ..runs import list_optimal_confidence_runs, save_run, suggest_run_key
 from ..views import review_view
 from . import panel_layout as layout
 from .panel_state import (
@@ -25,7 +26,11 @@ from .panel_state import (
     counts_at,
     jsonable,
     load_result,
+    objective_from_inputs,
+    objective_inputs,
     save_view_once,
+    threshold_in_view,
+    typed_threshold,
     view_name,
 )
 
@@ -40,11 +45,16 @@ def _message(text: str | None, *, at: str | None = None) -> dict[str, Any]:
 
 
 def _current(ctx: Any) -> tuple[str, OptimalConfidenceResult] | None:
-    """The run the panel shows and its result, or None without one."""
+    """The run the panel shows and its result (chosen again by the
+    objective the panel's switch applied, if any), or None without one."""
     run_key = ctx.panel.state.get("controls.run_key")
     if run_key is None:
         return None
-    return run_key, load_result(ctx.dataset, run_key)
+    result = load_result(ctx.dataset, run_key)
+    choice = ctx.panel.state.get("choice")
+    if choice:
+        result = result.with_objective(Objective.from_dict(choice))
+    return run_key, result
 
 
 def _selected(ctx: Any) -> float | None:
@@ -90,9 +100,9 @@ class ConfidenceCurves(foo.Panel):
                 "Click a point to see the predictions kept at that threshold."
             ),
             surfaces="grid",
-            # each run from the App opens its own panel (results side by
-            # side); with False the App would bring an open one to the front
-            allow_multiple=True,
+            # one panel: a run from the App shows in the open one (the
+            # operator tells it which run), and opens one only when none is
+            allow_multiple=False,
         )
 
     @property
@@ -105,6 +115,68 @@ class ConfidenceCurves(foo.Panel):
         state = ctx.panel.state
         wanted = state.get("open_run") or state.get("controls.run_key")
         self._show_run(ctx, wanted)
+        self._restore_selection(ctx)
+
+    def on_show_run(self, ctx: Any) -> None:
+        """Shows run ``run_key``: what the operator asks of the open panel
+        after a run from the App."""
+        self._show_run(ctx, ctx.params.get("run_key"))
+
+    def on_change_threshold(self, ctx: Any) -> None:
+        """A threshold typed in the panel: the view and the counts follow,
+        as after a click."""
+        try:
+            t = typed_threshold(ctx.params.get("value"))
+        except ValueError as e:
+            ctx.panel.state.set(_message(str(e)))
+            return
+        self._select(ctx, t)
+
+    def on_click_apply_objective(self, ctx: Any) -> None:
+        """Chooses again, by the objective of the switch, from the stored
+        curves (no matching runs again)."""
+        current = _current(ctx)
+        if current is None:
+            return
+        run_key = current[0]
+        stored = load_result(ctx.dataset, run_key)
+        try:
+            objective = objective_from_inputs(stored, ctx.panel.state.get("objective_inputs") or {})
+            result = stored.with_objective(objective)
+        except ValueError as e:  # also UnattainableTargetError
+            ctx.panel.state.set(_message(str(e), at="objective"))
+            return
+        choice = None if objective == stored.objective else objective.to_dict()
+        ctx.panel.state.set({"choice": choice, **_message(None)})
+        self._show_result(ctx, result, {})
+        self._select(ctx, None)  # the view and the counts at the new choice
+
+    def on_change_objective_input(self, ctx: Any) -> None:
+        """The switch's objective changed: show the inputs it needs."""
+        ctx.panel.state.set("objective_inputs.objective", ctx.params.get("value") or "f1")
+
+    def on_click_stored_objective(self, ctx: Any) -> None:
+        """Back to the objective the run was stored with."""
+        current = _current(ctx)
+        if current is None:
+            return
+        stored = load_result(ctx.dataset, current[0])
+        ctx.panel.state.set(
+            {"choice": None, "objective_inputs": objective_inputs(stored.objective), **_message(None)}
+        )
+        self._show_result(ctx, stored, {}, keep_selection=True)
+
+    def on_click_store_choice(self, ctx: Any) -> None:
+        """Stores the result chosen by the switch's objective as a new run
+        (never over an existing one), and shows it."""
+        current = _current(ctx)
+        if current is None or not ctx.panel.state.get("choice"):
+            return
+        run_key, result = current
+        key = suggest_run_key(ctx.dataset, f"{run_key}_{result.objective.name}")
+        save_run(ctx.dataset.load_run_view(run_key), key, result, overwrite=False)
+        self._show_run(ctx, key)
+        ctx.panel.state.set(_message(f"Stored as run '{key}' ({result.objective.label})."))
 
     # No on_change_spaces: with it, the App of FiftyOne 1.22.1 hung as soon
     # as this panel opened (seen in headless Chromium)
@@ -245,29 +317,55 @@ class ConfidenceCurves(foo.Panel):
 
     def _show_run(self, ctx: Any, run_key: str | None, *, runs: list[str] | None = None) -> None:
         """Shows run ``run_key`` (if it is not one of ``runs``: the newest)
-        with all classes and no threshold selected."""
+        with its stored objective, all classes and no threshold selected."""
         runs = list_optimal_confidence_runs(ctx.dataset) if runs is None else runs
         if run_key not in runs:
             run_key = runs[0] if runs else None
         update = {
             "runs": runs, "open_run": None, "controls.run_key": run_key,
             "controls.class_name": ALL, "selected": None, **_message(None),
-            "info": None, "classes": [], "class_table": [], "operating": None,
-            "band": None, "band_error": None, "layouts": {},
+            "choice": None, "band": None, "band_error": None,
         }
         if not ctx.panel.state.get("band_inputs"):
             update["band_inputs"] = dict(BAND_DEFAULTS)
         if run_key is None:
-            ctx.panel.state.set(update)
+            ctx.panel.state.set(
+                {**update, "info": None, "classes": [], "class_table": [],
+                 "operating": None, "layouts": {}}
+            )
             ctx.panel.data.set({"plots.threshold": [], "plots.pr": []})
             return
         result = load_result(ctx.dataset, run_key)
-        update["classes"] = result.classes
-        update["info"] = jsonable(reports.run_info(result))
-        if result.objective.per_class:
-            update["class_table"] = jsonable(reports.class_rows(result))
-            update["operating"] = jsonable(operating_point(result))
-        self._send_curves(ctx, result, None, update)
+        update["objective_inputs"] = objective_inputs(result.objective)
+        # the chosen objective and the band belong to the run shown before
+        ctx.panel.state.set({"choice": None, "band": None})
+        self._show_result(ctx, result, update)
+
+    def _show_result(self, ctx: Any, result: OptimalConfidenceResult, update: dict, *, keep_selection: bool = False) -> None:
+        """Sends a result's summary, per-class table and curves (the
+        threshold selected stays marked with ``keep_selection``)."""
+        update = {
+            **update,
+            "classes": result.classes,
+            "info": jsonable(reports.run_info(result)),
+            "class_table": jsonable(reports.class_rows(result)) if result.objective.per_class else [],
+            "operating": jsonable(operating_point(result)) if result.objective.per_class else None,
+        }
+        t = _selected(ctx) if keep_selection else None
+        self._send_curves(ctx, result, t, update)
+
+    def _restore_selection(self, ctx: Any) -> None:
+        """After a reload the App's view may still keep the predictions at
+        a threshold the panel selected: select it again."""
+        current = _current(ctx)
+        if current is None or ctx.view is None:
+            return
+        run_key, result = current
+        t = threshold_in_view(ctx.view, result, ctx.dataset.load_run_view(run_key))
+        if t is not None:
+            ctx.panel.state.set(
+                {"selected": self._counts_at(ctx, result, t), "layouts": self._layouts(ctx, result, t)}
+            )
 
     def _figures(self, ctx: Any, result: OptimalConfidenceResult, selected: float | None) -> dict:
         name = ctx.panel.state.get("controls.class_name") or ALL
@@ -277,7 +375,7 @@ class ConfidenceCurves(foo.Panel):
             classes=None if name == ALL else name,
             selected=selected,
             band=band_object(band) if band else None,
-            width=layout.PLOT_WIDTH,
+            width=None,
             height=layout.PLOT_HEIGHT,
         )
 
@@ -307,6 +405,7 @@ class ConfidenceCurves(foo.Panel):
         ctx.panel.state.set(
             {
                 "selected": self._counts_at(ctx, result, t),
+                "threshold_input": t,  # the box shows the threshold selected
                 **_message(None),
                 "layouts": self._layouts(ctx, result, t),
             }
@@ -334,13 +433,22 @@ class ConfidenceCurves(foo.Panel):
             "per_class_view": self.on_click_per_class_view,
             "save_per_class": self.on_click_save_per_class,
             "band": self.on_click_band, "review_view": self.on_click_review_view,
+            "threshold": self.on_change_threshold,
+            "objective_input": self.on_change_objective_input,
+            "apply_objective": self.on_click_apply_objective,
+            "stored_objective": self.on_click_stored_objective,
+            "store_choice": self.on_click_store_choice,
         }
         layout.controls(panel, state, handlers)
         layout.summary(panel, state, handlers)
+        layout.objective_switch(panel, state, handlers)
         layout.plots(panel, state, self.on_click_curve)
         info = state.get("info")
         if info and state.get("class_table"):
             layout.per_class(panel, state, handlers)
         if info:
             layout.band(panel, state, handlers)
-        return types.Property(panel, view=types.GridView(orientation="vertical", gap=2, padding=2))
+        # stretched: the column (and the plots in it) as wide as the panel
+        return types.Property(
+            panel, view=types.GridView(orientation="vertical", gap=2, padding=2, align_x="stretch")
+        )

@@ -9,13 +9,17 @@ from typing import Any, Mapping
 import fiftyone.operators.types as types
 
 from .. import reports
+from ..options import OBJECTIVES
 from .panel_state import ALL, BAND_DEFAULTS
 
-#: plot size in pixels (the App collapses plots without one). The view
-#: gets them as CSS strings: the App of FiftyOne 1.22 reads a bare number
-#: as a percentage of the panel (capped at 100%), which made each plot's box
-#: as tall as the whole panel
-PLOT_WIDTH, PLOT_HEIGHT = 560, 340
+#: the plots' height in pixels (the App collapses a plot without one; a bare
+#: number would be read as a percentage of the panel). Their width is the
+#: panel's: plotly sizes itself to its box and follows it
+PLOT_HEIGHT = 360
+
+#: plotly's settings: no zoom on the mouse wheel (it scrolls the panel), no
+#: toolbar, and a plot that follows its box's size
+PLOT_CONFIG = {"displayModeBar": False, "scrollZoom": False, "responsive": True}
 
 
 def empty(panel: Any, on_run: Any) -> types.Property:
@@ -70,6 +74,14 @@ def summary(panel: Any, state: Mapping[str, Any], handlers: Mapping[str, Any]) -
         if info.get("ci"):
             panel.md(reports.ci_markdown(info), name="ci_text")
     panel.md(reports.selection_markdown(state.get("selected")), name="selection")
+    selected = state.get("selected")
+    panel.float(
+        "threshold_input",
+        label="Threshold",
+        description="Type a threshold: the view and the counts follow, as after a click",
+        default=selected["threshold"] if selected else None,
+        on_change=handlers["threshold"],
+    )
     actions = panel.h_stack("actions", gap=2, align_x="left")
     actions.btn(
         "show_best", label="Show the best threshold", icon="star", variant="outlined",
@@ -87,18 +99,56 @@ def summary(panel: Any, state: Mapping[str, Any], handlers: Mapping[str, Any]) -
         panel.md(state.get("message"), name="message_text")
 
 
+def objective_switch(panel: Any, state: Mapping[str, Any], handlers: Mapping[str, Any]) -> None:
+    """Choose again by another objective from the stored curves, and store
+    that choice as a new run."""
+    inputs = state.get("objective_inputs") or {}
+    name = inputs.get("objective") or "f1"
+    box = panel.v_stack("objective_inputs", gap=1, align_x="left")
+    view = types.DropdownView(label="Choose by")
+    for c in OBJECTIVES:
+        view.add_choice(c.value, label=c.label, description=c.description)
+    box.enum(
+        "objective", view.values(), default=name, label="Choose by", view=view,
+        on_change=handlers["objective_input"],
+    )
+    if name in ("precision", "recall", "accuracy"):
+        box.float("target", label="Target", description="For example 0.9", min=0, max=1)
+    if name == "fbeta":
+        box.float("beta", label="Beta", min=0)
+    if name == "cost":
+        box.float("fp_cost", label="Cost of a false positive", min=0)
+        box.float("fn_cost", label="Cost of a false negative", min=0)
+    row = panel.h_stack("objective_actions", gap=2, align_x="left")
+    row.btn(
+        "apply_objective", label="Choose again", icon="refresh", variant="outlined",
+        on_click=handlers["apply_objective"],
+    )
+    if state.get("choice"):
+        row.btn(
+            "store_choice", label="Store as a new run", icon="save", variant="outlined",
+            on_click=handlers["store_choice"],
+        )
+        row.btn(
+            "stored_objective", label="Back to the stored objective", icon="undo",
+            variant="outlined", on_click=handlers["stored_objective"],
+        )
+    if state.get("message") and state.get("message_at") == "objective":
+        panel.md(state.get("message"), name="objective_message")
+
+
 def plots(panel: Any, state: Mapping[str, Any], on_click: Any) -> None:
-    """The two plots, one above the other (side by side they overflow a
-    half-width panel)."""
+    """The two plots, one above the other, as wide as the panel."""
     layouts = state.get("layouts") or {}
-    stack = panel.v_stack("plots", gap=1, align_x="left")
+    # stretched (not aligned left), so that a plot's box is the panel's width
+    stack = panel.v_stack("plots", gap=1, align_x="stretch")
     for name in ("threshold", "pr"):
         stack.plot(
             name,
             layout=layouts.get(name, {}),
-            config={"displayModeBar": False},
+            config=PLOT_CONFIG,
             on_click=on_click,
-            width=f"{PLOT_WIDTH}px",
+            width="100%",
             height=f"{PLOT_HEIGHT}px",
         )
 
@@ -133,11 +183,13 @@ def band(panel: Any, state: Mapping[str, Any], handlers: Mapping[str, Any]) -> N
     if not info["classwise"]:
         return
     words = reports.BAND_WORDS[info["task"]]
-    row = panel.h_stack("band_inputs", gap=2, align_y="center")
-    row.float("precision", default=BAND_DEFAULTS["precision"], label=words["precision"], min=0, max=1)
-    row.float("max_lost", default=BAND_DEFAULTS["max_lost"], label=words["max_lost"], min=0, max=1)
-    row.float("review_cost", label="Cost per review (optional)", min=0)
-    row.btn(
+    # one input a line and the button under them: nothing is clipped in a
+    # narrow panel
+    box = panel.v_stack("band_inputs", gap=1, align_x="left")
+    box.float("precision", default=BAND_DEFAULTS["precision"], label=words["precision"], min=0, max=1)
+    box.float("max_lost", default=BAND_DEFAULTS["max_lost"], label=words["max_lost"], min=0, max=1)
+    box.float("review_cost", label="Cost per review (optional)", min=0)
+    panel.btn(
         "find_band", label="Find the band", icon="tune", variant="contained",
         on_click=handlers["band"],
     )

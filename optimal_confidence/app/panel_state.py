@@ -9,8 +9,11 @@ from typing import Any, Mapping
 
 import numpy as np
 
+import fiftyone.core.stages as fost
 import fiftyone.core.utils as fou
 
+from ..objectives import Objective
+from ..options import OptionError, check_number
 from ..request import RunRequest
 from ..result import OptimalConfidenceResult
 from ..review import ReviewBand
@@ -158,3 +161,65 @@ def save_view_once(
         candidate = f"{name} ({i})"
     dataset.save_view(candidate, view, description=description)
     return candidate, True
+
+
+def threshold_in_view(view: Any, result: OptimalConfidenceResult, target: Any) -> float | None:
+    """The threshold the App's ``view`` keeps the predictions at, when it is
+    the result's target filtered at one (what a click in the panel set, and
+    what the App keeps across a reload); else None."""
+    stages = getattr(view, "_stages", [])
+    if not stages or not isinstance(stages[-1], fost.FilterLabels):
+        return None
+    expr = stages[-1].filter  # {"$gte": ["$confidence", t]} for a kept view
+    try:
+        t = float(expr["$gte"][1])
+    except (KeyError, TypeError, ValueError, IndexError):
+        return None
+    expected = result.view(target, t)._serialize(include_uuids=False)
+    return t if view._serialize(include_uuids=False) == expected else None
+
+
+#: the objective switch's inputs: the objective and its parameters
+OBJECTIVE_INPUTS = ("objective", "target", "beta", "fp_cost", "fn_cost")
+
+
+def objective_inputs(objective: Objective) -> dict[str, Any]:
+    """The switch's inputs showing ``objective``."""
+    d = objective.to_dict()
+    return {"objective": d["name"], **{k: d[k] for k in OBJECTIVE_INPUTS[1:]}}
+
+
+def objective_from_inputs(result: OptimalConfidenceResult, inputs: Mapping[str, Any]) -> Objective:
+    """The objective the switch asks for, checked through the result's
+    request (so the messages are the operator's), keeping the result's
+    averaging and per-class setting.
+
+    Raises:
+        ValueError: for a bad value
+    """
+    name = inputs.get("objective") or "f1"
+    values = {"objective": name}
+    for key in OBJECTIVE_INPUTS[1:]:
+        option_applies = {
+            "target": name in ("precision", "recall", "accuracy"),
+            "beta": name == "fbeta",
+            "fp_cost": name == "cost",
+            "fn_cost": name == "cost",
+        }[key]
+        if option_applies:
+            values[key] = _number(inputs.get(key))
+    if name not in ("precision", "recall", "accuracy"):
+        values["target"] = None
+    return RunRequest.of_result(result).replace(**values).objective()
+
+
+def typed_threshold(value: Any) -> float:
+    """A threshold typed in the panel's box.
+
+    Raises:
+        OptionError: naming ``threshold``
+    """
+    number = _number(value)
+    if number is None:
+        raise OptionError("threshold", "Type a threshold, for example 0.5")
+    return check_number("threshold", number)

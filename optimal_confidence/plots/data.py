@@ -366,6 +366,9 @@ class Marks:
             or None
         fields: the fields compared, e.g. ``"'predictions' vs 'ground_truth'
             (IoU 0.5)"``
+        label_at: ``(threshold, score)``: where the chosen point's label
+            goes on the threshold plot, a free spot near the point (see
+            :func:`label_spot`)
     """
 
     curves: CurveData
@@ -383,10 +386,49 @@ class Marks:
     band: "ReviewBand | None"
     operating: dict[str, Any] | None
     fields: str
+    label_at: tuple[float, float]
 
     @property
     def multiclass(self) -> bool:
         return self.curves.task == "multiclass"
+
+
+#: the chosen point's label on the threshold plot, as a share of the x span
+#: and in score units (two lines, on a plot of about 500 x 300 px)
+LABEL_WIDTH, LABEL_HEIGHT = 0.24, 0.15
+
+
+def _crossings(c: CurveData, keys: Sequence[str], box: tuple[float, float, float, float]) -> int:
+    """How many sampled points of the curves (step functions) lie in the
+    box ``(x0, x1, y0, y1)``."""
+    x0, x1, y0, y1 = box
+    t = c.thresholds
+    xs = np.unique(np.concatenate([np.linspace(x0, x1, 16), t[(t >= x0) & (t <= x1)]]))
+    # the value at x is that of the last threshold <= x (steps)
+    i = np.clip(np.searchsorted(t, xs, side="right") - 1, 0, len(t) - 1)
+    return sum(int(((c.curve(k)[i] >= y0) & (c.curve(k)[i] <= y1)).sum()) for k in keys)
+
+
+def label_spot(c: CurveData, keys: Sequence[str]) -> tuple[float, float]:
+    """A spot for the chosen point's label on the threshold plot: of a grid
+    of spots inside the plot, the one whose label box the curves and the
+    dashed line of the point cross least, then the nearest to the point."""
+    t0, t1 = float(c.thresholds[0]), float(c.thresholds[-1])
+    span = (t1 - t0) or 1.0
+    bx, by = c.point(c.best)["threshold"], float(c.curve(c.mark_on)[c.best])
+    w, h = LABEL_WIDTH * span / 2, LABEL_HEIGHT / 2
+
+    def cost(x: float, y: float) -> tuple[float, float]:
+        box = (x - w, x + w, y - h, y + h)
+        hits = _crossings(c, keys, box) + 50 * (box[0] <= bx <= box[1])
+        return hits, np.hypot((x - bx) / span, (y - by) / 1.08)
+
+    spots = [
+        (float(x), float(y))
+        for x in np.linspace(t0 + w, t1 - w, 9)
+        for y in (0.1, 0.25, 0.4, 0.55, 0.7, 0.85, 0.98)
+    ]
+    return min(spots, key=lambda s: cost(*s))
 
 
 def _ci(result: "OptimalConfidenceResult") -> tuple[float, float, float] | None:
@@ -444,4 +486,5 @@ def marks(
             f"'{cfg.pred_field}' vs '{cfg.gt_field}'"
             + (f" (IoU {cfg.iou:g})" if cfg.task == "detection" else "")
         ),
+        label_at=label_spot(c, keys),
     )

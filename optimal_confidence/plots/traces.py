@@ -211,21 +211,58 @@ def _decorations(m: Marks, selected: float | None) -> tuple[list[dict], list[dic
     return shapes, annotations
 
 
-def _threshold_figure(m: Marks, pts: _Points, selected: float | None, size: dict[str, int]) -> dict[str, Any]:
+def _best_label(m: Marks) -> dict[str, Any]:
+    """The chosen point's label at ``m.label_at``, with a line to the point."""
+    c, b = m.curves, m.best
+    x, y = m.label_at
+    return {
+        "name": "best label",
+        "x": num(b["threshold"]), "y": num(b[c.mark_on]), "xref": "x", "yref": "y",
+        "ax": num(x), "ay": num(y), "axref": "x", "ayref": "y",
+        "text": f"{c.score_text}<br>at t = {b['threshold']:.4g}",
+        "showarrow": True, "arrowhead": 0, "arrowwidth": 1, "arrowcolor": COLORS["best"],
+        "font": {"color": COLORS["best"], "size": 11},
+    }
+
+
+def _threshold_range(c: Any) -> list[float]:
+    """The thresholds swept, with a little room at both ends."""
+    lo, hi = float(c.thresholds[0]), float(c.thresholds[-1])
+    pad = 0.03 * (hi - lo) if hi > lo else 0.05 * max(abs(lo), 1.0)
+    return [lo - pad, hi + pad]
+
+
+def _fit(values: Any, extra: list[float], top: float) -> list[float]:
+    """An axis range from 0 (or just below the smallest value) to just
+    above the largest value, at most ``top``."""
+    v = np.asarray(values, dtype=np.float64)
+    v = np.concatenate([v[np.isfinite(v)], np.asarray(extra, dtype=np.float64)])
+    if v.size == 0:
+        return [0.0, top]
+    low = float(v.min())
+    start = 0.0 if low < 0.4 else np.floor((low - 0.05) * 10) / 10
+    return [float(start), float(min(top, max(v.max() * 1.05 + 0.02, start + 0.1)))]
+
+
+def _threshold_figure(m: Marks, pts: _Points, selected: float | None, size: dict[str, Any]) -> dict[str, Any]:
     c, b = m.curves, m.best
     curves = [
         _line(pts, m.labels[k], k, [num(x) for x in c.curve(k)[pts.idx]], _line_hover(m, k))
         for k in m.keys
     ]
-    lo, hi = float(c.thresholds[0]), float(c.thresholds[-1])
-    right_half = b["threshold"] > lo + 0.6 * (hi - lo)
-    star = _marker(m, b["threshold"], b[c.mark_on], "top left" if right_half else "top right")
+    # the label in a free spot, with a line to the star: curves meet there
+    star = {**_marker(m, b["threshold"], b[c.mark_on], "top right"), "mode": "markers"}
     shapes, annotations = _decorations(m, selected)
+    annotations.append(_best_label(m))
     return {
         "data": curves + [star],
         "layout": {
             "title": {"text": m.title, "x": 0.02, "font": {"size": 14}},
-            "xaxis": {"title": {"text": "confidence threshold"}, "hoverformat": ".4~g"},
+            "xaxis": {
+                "title": {"text": "confidence threshold"},
+                "hoverformat": ".4~g",
+                "range": _threshold_range(c),
+            },
             "yaxis": {"title": {"text": "score"}, "range": [0, 1.08]},
             **size,
             "margin": _MARGIN,
@@ -264,7 +301,25 @@ def _operating_trace(m: Marks) -> dict[str, Any]:
     }
 
 
-def _pr_figure(m: Marks, pts: _Points, size: dict[str, int]) -> dict[str, Any]:
+def _x_marks(m: Marks) -> list[float]:
+    """What the PR figure's x axis must show besides the curve: the
+    per-class point, a recall target."""
+    out = [m.operating[m.pr_x]] if m.operating is not None else []
+    c = m.curves
+    if c.target is not None and c.target_metric == "recall" and not m.multiclass:
+        out.append(c.target)
+    return out
+
+
+def _y_marks(m: Marks) -> list[float]:
+    out = [m.operating["precision"]] if m.operating is not None else []
+    c = m.curves
+    if c.target is not None and (c.target_metric == "precision" or m.multiclass):
+        out.append(c.target)
+    return out
+
+
+def _pr_figure(m: Marks, pts: _Points, size: dict[str, Any]) -> dict[str, Any]:
     c, b = m.curves, m.best
     curve = {
         "type": "scatter",
@@ -277,7 +332,8 @@ def _pr_figure(m: Marks, pts: _Points, size: dict[str, int]) -> dict[str, Any]:
         "hovertemplate": _hover(m) + f"<extra>{m.pr_name}</extra>",
         "line": {"color": COLORS["pr"], "width": 2},
     }
-    star = {**_marker(m, b[m.pr_x], b["precision"], "bottom left"), "text": [f"t = {b['threshold']:.4g}"]}
+    side = "bottom left" if b[m.pr_x] > 0.5 * max(float(np.nanmax(c.curve(m.pr_x))), 1e-9) else "bottom right"
+    star = {**_marker(m, b[m.pr_x], b["precision"], side), "text": [f"t = {b['threshold']:.4g}"]}
     data = [curve, star] + ([_operating_trace(m)] if m.operating is not None else [])
     shapes = []
     if c.target is not None:
@@ -289,8 +345,14 @@ def _pr_figure(m: Marks, pts: _Points, size: dict[str, int]) -> dict[str, Any]:
         "data": data,
         "layout": {
             "title": {"text": m.pr_title, "x": 0.02, "font": {"size": 14}},
-            "xaxis": {"title": {"text": m.pr_x_label}, "range": [0, 1.02]},
-            "yaxis": {"title": {"text": m.pr_y_label}, "range": [0, 1.08]},
+            "xaxis": {
+                "title": {"text": m.pr_x_label},
+                "range": [0, _fit(c.curve(m.pr_x), _x_marks(m), 1.02)[1]],
+            },
+            "yaxis": {
+                "title": {"text": m.pr_y_label},
+                "range": _fit(c.precision, _y_marks(m), 1.08),
+            },
             **size,
             "margin": _MARGIN,
             "showlegend": False,
@@ -308,8 +370,8 @@ def plotly_figures(
     band: "ReviewBand | None" = None,
     show_ci: bool = True,
     max_points: int | None = 1000,
-    width: int = 520,
-    height: int = 340,
+    width: int | None = 520,
+    height: int | None = 340,
 ) -> dict[str, dict[str, Any]]:
     """Plotly figures as plain dicts: JSON-serializable, for the App's panel
     (or ``plotly.graph_objects.Figure(**fig)``).
@@ -344,8 +406,9 @@ def plotly_figures(
             are thinned evenly (the ends and the marked point are always
             kept; the counts at every shown point stay exact). ``None``
             keeps every point
-        width (520): the width of each figure, in pixels
-        height (340): the height of each figure, in pixels
+        width (520): the width of each figure, in pixels; None leaves it to
+            the container (plotly's ``autosize``)
+        height (340): the height of each figure, in pixels; None as width
 
     Returns:
         ``{"threshold": fig, "pr": fig}``, each ``fig`` a dict with
@@ -359,7 +422,7 @@ def plotly_figures(
     """
     m = marks(result, classes, band=band, show_ci=show_ci)
     pts = _points(m, max_points)
-    size = {"width": width, "height": height}
+    size = {k: v for k, v in (("width", width), ("height", height)) if v is not None}
     return {
         "threshold": _threshold_figure(m, pts, selected, size),
         "pr": _pr_figure(m, pts, size),

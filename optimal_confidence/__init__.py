@@ -17,6 +17,8 @@ _EXPORTS = {
     "compute_optimal_confidence": ".api",
     "load_optimal_confidence": ".runs",
     "list_optimal_confidence_runs": ".runs",
+    "broken_optimal_confidence_runs": ".runs",
+    "repair_optimal_confidence_runs": ".runs",
     "suggest_run_key": ".runs",
     "RUN_METHOD": ".runs",
     "OptimalConfidenceResult": ".result",

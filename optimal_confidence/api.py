@@ -180,7 +180,12 @@ def compute_optimal_confidence(
             where, and its ``result`` attribute holds the curves chosen by
             F1. Nothing is stored
         ValueError: if an argument is invalid or ``samples`` has nothing to
-            sweep; the dataset is left untouched
+            sweep; also objects without a label, malformed boxes,
+            ``use_masks`` without masks, an ``eval_key`` whose matches
+            contradict the current confidences, and a ``run_key`` that exists
+            (also when another process stores it at the same moment). The
+            dataset is left untouched. A stored run is complete or absent,
+            even when the process is killed while storing it
     """
     # every argument but these two is an option of the spec, checked there
     options = dict(locals())

@@ -246,6 +246,15 @@ class _Found(NamedTuple):
     check: Any
 
 
+def _check_cli_args(args: argparse.Namespace) -> None:
+    """The command line's own arguments, checked before anything is read
+    or written."""
+    if args.demo and args.demo_samples < 1:
+        raise ValueError(f"--demo-samples must be at least 1; got {args.demo_samples}")
+    if args.rows < 0:
+        raise ValueError(f"--rows must be at least 0; got {args.rows}")
+
+
 def compute(args: argparse.Namespace, options: dict[str, Any]) -> _Found:
     """Checks the options, loads the samples and runs the request; the
     held-out check when asked for.
@@ -253,10 +262,11 @@ def compute(args: argparse.Namespace, options: dict[str, Any]) -> _Found:
     Raises:
         ValueError: for bad input, before anything is written
     """
-    from .pipeline import run
+    from .pipeline import run, store
     from .request import RunRequest
 
     request = RunRequest.build(**options)
+    _check_cli_args(args)
     dataset = _dataset(args)
     samples = _select(dataset, args.view, args.tag)
     held_out = (
@@ -264,8 +274,12 @@ def compute(args: argparse.Namespace, options: dict[str, Any]) -> _Found:
         if args.check_view or args.check_tag
         else None
     )
-    outcome = run(samples, request, progress=False, strict_band=True)
+    outcome = run(samples, request, progress=False, strict_band=True, store_result=False)
     check = outcome.result.check_on(held_out) if held_out is not None else None
+    if args.plot:
+        # before storing: a path that cannot be written stores nothing
+        _write_plot(outcome.result, args.plot, outcome.band)
+    store(samples, request, outcome.result)
     return _Found(dataset, samples, outcome, check)
 
 
@@ -320,10 +334,14 @@ def _write_plot(result: Any, path: str, band: Any) -> None:
 
     from .plots import plot_curves
 
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     fig = plot_curves(result, band=band)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        fig.savefig(path, dpi=100)
+    except OSError as e:
+        raise ValueError(f"--plot {path}: cannot write it ({e.strerror or e})") from None
+    finally:
+        plt.close(fig)
 
 
 def print_outcome(args: argparse.Namespace, found: _Found) -> int:
@@ -335,10 +353,8 @@ def print_outcome(args: argparse.Namespace, found: _Found) -> int:
         _print_json(found, at)
     else:
         _print_text(args, found, at)
-    if args.plot:
-        _write_plot(result, args.plot, found.outcome.band)
-        if not args.json:
-            print(f"\nCurves written to {os.path.abspath(args.plot)}")
+    if args.plot and not args.json:
+        print(f"\nCurves written to {os.path.abspath(args.plot)}")
     if at is not None and at["failed"]:
         print(
             f"check failed at threshold {args.at:g}: " + "; ".join(at["failed"]),

@@ -261,6 +261,8 @@ def make_demo_dataset(
     Returns:
         the :class:`fiftyone.core.dataset.Dataset`
     """
+    if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
+        raise ValueError(f"num_samples must be an integer >= 1; got {num_samples!r}")
     if fo.dataset_exists(name):
         if not overwrite:
             raise ValueError(

@@ -39,6 +39,7 @@ import fiftyone.core.media as fom
 # records_fast passes this module's _INSERTION_ORDER_LIMIT to _match, so
 # that tests can force or bypass the R-tree matcher by patching it here
 from .box_matching import _INSERTION_ORDER_LIMIT, _match, _Objects
+from .fields import bad_box_rows, malformed_box_message
 from .sweep import MatchRecords
 
 __all__ = ["UnsupportedMatchingError", "records_fast"]
@@ -144,9 +145,13 @@ def records_fast(
 
     for start, view, sample_ids in _batches(samples, num_samples, batch_size):
         columns = _read(view, paths, sample_ids)
-        preds, gts = _parse(
-            columns, is_frames, start, codes, pred_field, gt_field
-        )
+        try:
+            preds, gts = _parse(
+                columns, is_frames, start, codes, pred_field, gt_field
+            )
+        except _MalformedBox as e:
+            sample_id = samples.skip(e.sample).limit(1).values("id")[0]
+            raise ValueError(malformed_box_message(e.field, sample_id, e.box)) from None
         pred_tp, gt_conf = _match(
             preds, gts, thresh, classwise, _INSERTION_ORDER_LIMIT
         )
@@ -307,8 +312,26 @@ def _paths(
         f"{gt_list}.{iscrowd}",
     ]
     if _uses_attributes_dict(samples, gt_list, iscrowd):
+        if _has_null_attribute(samples, gt_list, iscrowd):
+            # values() reads an attribute set to None as a missing one, but
+            # FiftyOne reads None (not a crowd) and never looks further
+            raise UnsupportedMatchingError(
+                f"some ground truth objects set '{iscrowd}' to None and keep "
+                f"it in their attributes dict too; evaluate_detections decides "
+                f"which counts"
+            )
         paths.append(f"{gt_list}.attributes.{iscrowd}.value")
     return paths
+
+
+def _has_null_attribute(samples: foc.SampleCollection, gt_list: str, iscrowd: str) -> bool:
+    """Whether some ground truth object has the dynamic attribute
+    ``iscrowd`` present and set to None."""
+    from fiftyone import ViewField as F
+
+    field = gt_list.rsplit(".", 1)[0]
+    nulls = samples.filter_labels(field, F(iscrowd).type() == "null", only_matches=True)
+    return nulls.count(gt_list) > 0
 
 
 def _uses_attributes_dict(
@@ -427,7 +450,7 @@ def _parse(
         label=_encode(p_labels, codes),
         # None -> NaN, as read_label_values does
         conf=np.array(_chain(p_conf), dtype=np.float64).reshape(-1),
-        box=_boxes(_chain(p_box), pred_field),
+        box=_boxes(_chain(p_box), pred_field, group_sample[p_group]),
         crowd=np.zeros(len(p_labels), dtype=bool),
         sample=group_sample[p_group],
         num_groups=num_groups,
@@ -436,7 +459,7 @@ def _parse(
         group=g_group,
         label=_encode(g_labels, codes),
         conf=np.full(len(g_labels), np.nan),
-        box=_boxes(_chain(g_box), gt_field),
+        box=_boxes(_chain(g_box), gt_field, group_sample[g_group]),
         crowd=np.fromiter(map(bool, crowd_values), bool, len(crowd_values)),
         sample=group_sample[g_group],
         num_groups=num_groups,
@@ -461,7 +484,16 @@ def _flatten(groups: list, num_groups: int) -> tuple[np.ndarray, list]:
     return group, _chain(groups)
 
 
-def _boxes(values: list, field: str) -> np.ndarray:
+class _MalformedBox(ValueError):
+    """A box that is not four finite numbers with a size >= 0, found in
+    the sample of index ``sample`` of the collection."""
+
+    def __init__(self, field: str, sample: int, box: Any) -> None:
+        super().__init__(field)
+        self.field, self.sample, self.box = field, sample, box
+
+
+def _boxes(values: list, field: str, sample_of_row: np.ndarray) -> np.ndarray:
     """A ``(n, 4)`` array of ``[x, y, w, h]`` boxes; a missing or malformed
     box is an error, as it is for ``evaluate_detections``.
     """
@@ -484,6 +516,9 @@ def _boxes(values: list, field: str) -> np.ndarray:
             f"Every object of {field!r} needs a bounding_box [x, y, w, h]; "
             f"found {bad!r}"
         )
+    rows = bad_box_rows(boxes)
+    if rows:
+        raise _MalformedBox(field, int(sample_of_row[rows[0]]), values[rows[0]])
     return boxes
 
 

@@ -15,7 +15,10 @@ from .options import OptionError
 __all__ = [
     "SUPPORTED_LABEL_TYPES",
     "DefaultFields",
+    "check_boxes",
     "check_fields",
+    "check_labels",
+    "check_matching_options",
     "default_fields",
     "field_label_type",
     "is_frames",
@@ -226,3 +229,103 @@ def default_fields(
         + same
     )
     return DefaultFields(gt, ranked[0] if ranked else None, list(fields), scored)
+
+
+# ---------------------------------------------------------------------------
+# What FiftyOne's evaluation refuses or counts its own way, refused up front
+
+
+def _list_path(samples: foc.SampleCollection, field: str) -> str:
+    return f"{field}.{samples._get_label_field_type(field)._LABEL_LIST_FIELD}"
+
+
+def check_labels(samples: foc.SampleCollection, field: str, role: str) -> None:
+    """Refuses objects without a label: FiftyOne's evaluation counts a
+    prediction and an object that both have no label as a false positive,
+    a rule no threshold sweep should inherit silently.
+
+    Raises:
+        OptionError: naming ``role`` and how to filter them out
+    """
+    if issubclass(samples._get_label_field_type(field), fo.Classification):
+        return  # an image without a label is not judged, or not answered
+    path = _list_path(samples, field)
+    total, labeled = samples.count(path), samples.count(f"{path}.label")
+    if labeled < total:
+        raise OptionError(
+            role,
+            f"{total - labeled} of the {total} objects in '{field}' have no "
+            f"label (None); FiftyOne's evaluation would count such a "
+            f"prediction matched to such an object as a false positive. Give "
+            f"them labels, or leave them out: samples.filter_labels('{field}', "
+            f"F('label') != None, only_matches=False)",
+        )
+
+
+def malformed_box_message(field: str, sample_id: str, box: object) -> str:
+    return (
+        f"'{field}' has a malformed bounding box {box!r} in sample "
+        f"'{sample_id}' (it needs four finite numbers [x, y, w, h] with w, h "
+        f">= 0; FiftyOne's evaluation refuses it too). Fix the box, or leave "
+        f"the object out with filter_labels"
+    )
+
+
+def bad_box_rows(boxes: object) -> list[int]:
+    """The rows of an ``(n, 4)`` array of ``[x, y, w, h]`` boxes that are
+    not finite or have a negative size."""
+    import numpy as np
+
+    b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    bad = ~np.isfinite(b).all(axis=1) | (b[:, 2] < 0) | (b[:, 3] < 0)
+    return [int(i) for i in np.flatnonzero(bad)]
+
+
+def check_boxes(samples: foc.SampleCollection, field: str) -> None:
+    """Refuses a ``Detections`` field with a malformed box (one ``values()``
+    read of the boxes), naming the sample and the box.
+
+    Raises:
+        ValueError: with :func:`malformed_box_message`
+    """
+    if not issubclass(samples._get_label_field_type(field), fo.Detections):
+        return
+    path = f"{_list_path(samples, field)}.bounding_box"
+    frames = samples._is_frame_field(field)
+    for i, per_sample in enumerate(samples.values(path)):
+        groups = (per_sample or []) if frames else [per_sample]
+        for boxes in groups:
+            for box in boxes or []:
+                ok = isinstance(box, (list, tuple)) and len(box) == 4
+                if not ok or bad_box_rows([box]):
+                    sample_id = samples.skip(i).limit(1).values("id")[0]
+                    raise ValueError(malformed_box_message(field, sample_id, box))
+
+
+def check_matching_options(
+    samples: foc.SampleCollection,
+    label_type: type,
+    pred_field: str,
+    gt_field: str,
+    use_masks: bool,
+    use_boxes: bool,
+) -> None:
+    """``use_masks`` needs ``Detections`` with instance masks, and
+    ``use_boxes`` ``Polylines``.
+
+    Raises:
+        OptionError: naming the option
+    """
+    if use_masks:
+        if not issubclass(label_type, fo.Detections):
+            raise OptionError("use_masks", f"use_masks applies to Detections fields, not {label_type.__name__}")
+        for field in (pred_field, gt_field):
+            path = _list_path(samples, field)
+            if samples.count(f"{path}.mask") + samples.count(f"{path}.mask_path") == 0:
+                raise OptionError(
+                    "use_masks",
+                    f"use_masks is set but no object of '{field}' has an instance "
+                    f"mask (mask or mask_path): match the boxes (use_masks=False)",
+                )
+    if use_boxes and not issubclass(label_type, fo.Polylines):
+        raise OptionError("use_boxes", f"use_boxes applies to Polylines fields, not {label_type.__name__}")

@@ -15,6 +15,7 @@ import numpy as np
 import fiftyone.core.collections as foc
 from fiftyone import ViewField as F
 
+from .eval_reuse import check_still_valid
 from .sweep import MatchRecords
 
 logger = logging.getLogger(__name__)
@@ -31,7 +32,8 @@ class LabelValues:
 
     Every attribute is a list with one entry per object, in the order of
     ``samples`` (then frames, then objects); ``sample`` holds the index of
-    the sample each object belongs to.
+    the sample each object belongs to, ``frame`` the position of its frame
+    in the sample (0 for images).
     """
 
     def __init__(
@@ -40,11 +42,13 @@ class LabelValues:
         labels: list[str | None],
         confidences: np.ndarray,
         sample: np.ndarray,
+        frame: np.ndarray | None = None,
     ) -> None:
         self.ids = ids
         self.labels = labels
         self.confidences = confidences
         self.sample = sample
+        self.frame = np.zeros(len(ids), dtype=np.int64) if frame is None else frame
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -55,17 +59,24 @@ def _list_path(samples: foc.SampleCollection, field: str) -> str:
     return f"{field}.{label_type._LABEL_LIST_FIELD}"
 
 
-def _flatten(per_sample: Iterable[Any], is_frames: bool) -> Iterable[tuple]:
-    """Yields ``(sample_index, value)`` for nested per-sample values."""
+def _flatten_frames(per_sample: Iterable[Any], is_frames: bool) -> Iterable[tuple]:
+    """Yields ``(sample_index, frame_position, value)`` for nested
+    per-sample values (frame position 0 for images)."""
     for i, sample_values in enumerate(per_sample):
         if sample_values is None:
             continue
         groups = sample_values if is_frames else [sample_values]
-        for group in groups:
+        for j, group in enumerate(groups):
             if group is None:
                 continue
             for value in group:
-                yield i, value
+                yield i, j, value
+
+
+def _flatten(per_sample: Iterable[Any], is_frames: bool) -> Iterable[tuple]:
+    """Yields ``(sample_index, value)`` for nested per-sample values."""
+    for i, _, value in _flatten_frames(per_sample, is_frames):
+        yield i, value
 
 
 def read_label_values(
@@ -89,19 +100,20 @@ def read_label_values(
     attrs = ["id", "label"] + (["confidence"] if confidences else [])
     columns = samples.values([f"{path}.{a}" for a in attrs])
 
-    flat = [list(_flatten(col, is_frames)) for col in columns]
-    sample = np.array([i for i, _ in flat[0]], dtype=np.int64)
-    ids = [v for _, v in flat[0]]
-    labels = [v for _, v in flat[1]]
+    flat = [list(_flatten_frames(col, is_frames)) for col in columns]
+    sample = np.array([i for i, _, _ in flat[0]], dtype=np.int64)
+    frame = np.array([j for _, j, _ in flat[0]], dtype=np.int64)
+    ids = [v for _, _, v in flat[0]]
+    labels = [v for _, _, v in flat[1]]
     if confidences:
         conf = np.array(
-            [np.nan if v is None else v for _, v in flat[2]],
+            [np.nan if v is None else v for _, _, v in flat[2]],
             dtype=np.float64,
         )
     else:
         conf = np.full(len(ids), np.nan)
 
-    return LabelValues(ids, labels, conf, sample)
+    return LabelValues(ids, labels, conf, sample, frame)
 
 
 def records_from_evaluation(
@@ -295,6 +307,11 @@ def records_from_eval_key(
         samples, pred_field, gt_field, eval_key, iou=iou, classwise=classwise
     )
     status, match = _evaluation_status(samples, pred_field, eval_key, preds)
+    check_still_valid(
+        samples, pred_field, gt_field, eval_key, preds=preds, gts=gts, match=match,
+        iou=used["iou"], classwise=used["classwise"], iscrowd=used["iscrowd"],
+        use_masks=used.get("use_masks", False), use_boxes=used.get("use_boxes", False),
+    )
     pred_tp, gt_conf = _matches_of_status(
         status, match, eval_key, gt_field, preds=preds, gts=gts
     )

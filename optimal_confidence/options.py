@@ -125,6 +125,7 @@ class Option:
         cli_flag: for a flag without an argument, the value it sets
         cli_help: the flag's help where it differs from ``help`` (a flag
             that turns an option off)
+        limit: why the range stops where it does, said with the error
         metavar: the argument's name in ``--help``
     """
 
@@ -147,6 +148,7 @@ class Option:
     cli_flag: Any = None
     cli_help: str = ""
     metavar: str | None = None
+    limit: str = ""
 
     @property
     def flag(self) -> str:
@@ -177,6 +179,8 @@ class Option:
     def range_text(self) -> str:
         """The valid range in words, e.g. ``"in (0, 1]"``, ``"at least 1"``."""
         lo, hi = self.low, self.high
+        if self.kind == "int" and lo is not None and hi is not None:
+            return f"at least {int(lo)} and at most {int(hi):,}"
         if lo is not None and hi is not None:
             return (
                 f"in {'(' if self.low_open else '['}{lo:g}, {hi:g}"
@@ -290,6 +294,7 @@ OPTIONS: tuple[Option, ...] = (
         none="True, or the setting of eval_key", tasks=_DETECTION,
         when=_NO_EVAL_KEY, form_default=True, cli="--any-class",
         cli_flag=False,
+        cli_help="let objects of different labels match (classwise=False)",
     ),
     Option(
         "eval_key", "eval_key", "matching", "Reuse an evaluation",
@@ -336,7 +341,9 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "num_thresholds", "int", "thresholds", "Number of thresholds",
         "evenly spaced thresholds between the bounds",
-        none="the exact sweep, every distinct confidence", low=1,
+        none="the exact sweep, every distinct confidence", low=1, high=1_000_000,
+        limit="a finer grid costs memory and time and cannot show more than "
+        "the exact sweep, which has a threshold at every distinct confidence",
     ),
     # -- objective
     Option(
@@ -351,7 +358,8 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "beta", "float", "objective", "Beta",
         "the beta of fbeta: 2 counts recall twice as much as precision",
-        default=1.0, low=0, low_open=True, when=({"objective": ("fbeta",)},),
+        default=1.0, low=0, high=1000, low_open=True, when=({"objective": ("fbeta",)},),
+        limit="beyond that F-beta is the recall, and beta squared overflows",
     ),
     Option(
         "target", "float", "objective", "Target",
@@ -395,12 +403,14 @@ OPTIONS: tuple[Option, ...] = (
         "n_bootstrap", "int", "uncertainty", "Bootstrap resamples",
         "resample the images this many times (e.g. 1000) for an interval "
         "of the threshold and the objective",
-        none="no bootstrap", low=1, cli="--bootstrap", metavar="N",
+        none="no bootstrap", low=1, high=100_000, cli="--bootstrap", metavar="N",
+        limit="each resample sweeps every image again: 100,000 take minutes, "
+        "and the interval's ends settle long before",
     ),
     Option(
         "seed", "int", "uncertainty", "Seed",
         "the bootstrap's random seed, for reproducible intervals",
-        none="a random seed", when=({"n_bootstrap": ON},),
+        none="a random seed", low=0, when=({"n_bootstrap": ON},),
     ),
     Option(
         "ci_level", "float", "uncertainty", "Interval level",
@@ -499,7 +509,7 @@ def _check_float(o: Option, value: Any) -> float:
     if not math.isfinite(x):
         raise OptionError(o.name, f"{o.name} must be finite; got {x}")
     if not o.in_range(x):
-        raise OptionError(o.name, f"{o.name} must be {o.range_text()}; got {value!r}")
+        raise OptionError(o.name, f"{o.name} must be {o.range_text()}; got {value!r}{_limit(o)}")
     return x
 
 
@@ -508,9 +518,14 @@ def _check_int(o: Option, value: Any) -> int:
         raise OptionError(o.name, f"{o.name} must be an integer{_none_text(o)}; got {value!r}")
     if not o.in_range(int(value)):
         raise OptionError(
-            o.name, f"{o.name} must be {o.range_text()}{_none_text(o)}; got {value!r}"
+            o.name,
+            f"{o.name} must be {o.range_text()}{_none_text(o)}; got {value!r}{_limit(o)}",
         )
     return int(value)
+
+
+def _limit(o: Option) -> str:
+    return f" ({o.limit})" if o.limit else ""
 
 
 def _check_bool(o: Option, value: Any) -> bool:

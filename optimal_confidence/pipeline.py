@@ -19,7 +19,7 @@ import numpy as np
 import fiftyone as fo
 import fiftyone.core.collections as foc
 
-from .fields import check_fields, default_fields
+from .fields import check_fields, check_labels, check_matching_options, default_fields
 from .objectives import Objective, UnattainableTargetError
 from .options import OptionError
 from .request import RunRequest
@@ -58,6 +58,10 @@ def check_samples(samples: foc.SampleCollection, request: RunRequest) -> type:
         )
     if r.eval_key is not None:
         check_eval_key(samples, r.eval_key, label_type)
+    else:
+        check_matching_options(samples, label_type, r.pred_field, r.gt_field, r.use_masks, r.use_boxes)
+    check_labels(samples, r.pred_field, "pred_field")
+    check_labels(samples, r.gt_field, "gt_field")
     if r.run_key is not None:
         check_run_key(samples, r.run_key, r.overwrite)
     if len(samples.limit(1)) == 0:
@@ -253,6 +257,7 @@ def run(
     *,
     progress: Progress = None,
     strict_band: bool = True,
+    store_result: bool = True,
 ) -> Outcome:
     """Runs ``request`` on ``samples``: sweep, choose, intervals, the review
     band, then store. Every stage that can refuse the request runs before
@@ -265,6 +270,9 @@ def run(
         strict_band (True): whether a review band that cannot be found
             fails the run (the command line) or is reported in
             :attr:`Outcome.band_error` (the operator)
+        store_result (True): whether to store the result now; the command
+            line stores it (:func:`store`) after writing its files, so that
+            a file it cannot write leaves the dataset untouched
     """
     result = choose(sweep(samples, request, progress=progress))
     if request.n_bootstrap is not None:
@@ -272,5 +280,6 @@ def run(
             request.n_bootstrap, seed=request.seed, level=request.ci_level
         )
     outcome = band_of(result, request, strict=strict_band)
-    store(samples, request, result)
+    if store_result:
+        store(samples, request, result)
     return outcome

@@ -21,7 +21,7 @@ import fiftyone.core.collections as foc
 
 from .classification import records_from_classifications
 from .fast_matching import UnsupportedMatchingError, records_fast
-from .fields import scored_fields_hint
+from .fields import check_boxes, scored_fields_hint
 from .matching import read_label_values, records_from_eval_key, records_from_evaluation
 from .options import OptionError
 from .request import RunRequest
@@ -84,6 +84,8 @@ class _Read(RecordSource):
         self.preds = read_label_values(samples, request.pred_field)
         self.gts = read_label_values(samples, request.gt_field, confidences=False)
         check_detections(self.preds.confidences, len(self.gts), request, samples)
+        check_boxes(samples, request.pred_field)
+        check_boxes(samples, request.gt_field)
 
     def confidences(self) -> np.ndarray:
         return self.preds.confidences

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import fiftyone.core.collections as foc
 from fiftyone import ViewField as F
+from fiftyone.core.expressions import ViewExpression
 
 from .options import check_number
 
@@ -33,14 +34,32 @@ def _check_samples(result: "OptimalConfidenceResult", samples: foc.SampleCollect
         )
 
 
-def _per_class_filter(result: "OptimalConfidenceResult"):
+def _per_class_filter(result: "OptimalConfidenceResult") -> ViewExpression:
     """Each class's predictions at its own threshold; labels outside the
-    result's classes at the best threshold."""
+    result's classes (and no label) at the best threshold.
+
+    One flat expression, whatever the number of classes: the label's
+    threshold is looked up in two arrays (``$indexOfArray`` is -1 for a
+    label that is not there, and ``$arrayElemAt`` at -1 is the last element:
+    the best threshold). One ``$or`` branch per class nests as deep as there
+    are classes, which MongoDB refuses beyond about a hundred.
+    """
     by_class = result.class_thresholds
-    keep = ~F("label").is_in(list(by_class)) & (F("confidence") >= result.best_threshold)
-    for label, t in by_class.items():
-        keep = keep | ((F("label") == label) & (F("confidence") >= t))
-    return keep
+    labels = list(by_class)
+    thresholds = [float(by_class[k]) for k in labels] + [float(result.best_threshold)]
+    threshold = ViewExpression(
+        {
+            "$let": {
+                "vars": {"label": F("label"), "labels": labels, "thresholds": thresholds},
+                "in": {
+                    "$arrayElemAt": [
+                        "$$thresholds", {"$indexOfArray": ["$$labels", "$$label"]}
+                    ]
+                },
+            }
+        }
+    )
+    return F("confidence") >= threshold
 
 
 def kept_view(

@@ -255,10 +255,17 @@ def _field_inputs(
     gt_default = default_fields(target).gt_field or next(iter(fields))
     gt_field = ctx.params.get("gt_field") or gt_default
     o = {x.name: x for x in OPTIONS}
-    _dropdown(
+    gt_prop = _dropdown(
         inputs, "gt_field", [(f, f) for f in fields], default=gt_default, required=False,
         label=o["gt_field"].label, description=_description(o["gt_field"]),
     )
+    if gt_field not in fields:
+        # e.g. the user switched to a view that excludes it
+        _invalid(
+            gt_prop,
+            f"'{gt_field}' is not a label field of the chosen target; choose one of {list(fields)}",
+        )
+        gt_field = gt_default
     pred_choices = [
         f for f, t in fields.items()
         if t is fields.get(gt_field) and is_frames(f) == is_frames(gt_field)

@@ -44,6 +44,20 @@ def empty(panel: Any, on_run: Any) -> types.Property:
     )
 
 
+def broken(panel: Any, state: Mapping[str, Any], on_repair: Any) -> None:
+    """Results that cannot be loaded (an interrupted store, a result of an
+    older version), and the button that deletes them."""
+    found = state.get("broken") or {}
+    if not found:
+        return
+    lines = "\n".join(f"- `{k}`: {why}" for k, why in found.items())
+    panel.md(f"**{len(found)} stored result(s) cannot be shown:**\n\n{lines}", name="broken_text")
+    panel.btn(
+        "repair_runs", label="Delete them (restore an interrupted overwrite)",
+        icon="delete", variant="outlined", on_click=on_repair,
+    )
+
+
 def controls(panel: Any, state: Mapping[str, Any], handlers: Mapping[str, Any]) -> None:
     """The result and class selectors, and "New sweep"."""
     row = panel.h_stack("controls", align_y="center", gap=2)

@@ -1,0 +1,187 @@
+"""What the curves panel's handlers share: the current result, showing a
+run, sending its curves, selecting a threshold, saving a view. Functions of
+the panel's ``ctx``, so that the panel class keeps only its events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import reports
+from ..objectives import Objective
+from ..plots import operating_point, plotly_figures
+from ..result import OptimalConfidenceResult
+from ..runs import broken_optimal_confidence_runs, list_optimal_confidence_runs
+from . import panel_layout as layout
+from .panel_state import (
+    ALL,
+    BAND_DEFAULTS,
+    band_object,
+    counts_at as _counts_at_class,
+    jsonable,
+    load_result,
+    objective_inputs,
+    save_view_once,
+    threshold_in_view,
+)
+
+__all__ = [
+    "current",
+    "message",
+    "save",
+    "select",
+    "selected_threshold",
+    "send_curves",
+    "show_result",
+    "show_run",
+]
+
+
+def message(text: str | None, *, at: str | None = None) -> dict[str, Any]:
+    """The state of the panel's message: ``text``, shown at the top, or
+    under the per-class table (``at="per_class"``), the review band
+    (``at="band"``) or the objective switch (``at="objective"``), where the
+    button that caused it is."""
+    return {"message": text, "message_at": at}
+
+
+def selected_threshold(ctx: Any) -> float | None:
+    selected = ctx.panel.state.get("selected")
+    return selected["threshold"] if selected else None
+
+
+def current(ctx: Any) -> tuple[str, OptimalConfidenceResult] | None:
+    """The run the panel shows and its result (chosen again by the
+    objective the panel's switch applied, if any), or None without one.
+    A run deleted meanwhile (another tab, a notebook) is said to be gone
+    and the panel moves to the newest run."""
+    run_key = ctx.panel.state.get("controls.run_key")
+    if run_key is None:
+        return None
+    try:
+        result = load_result(ctx.dataset, run_key)
+    except Exception:  # deleted, or no longer loadable: look again
+        ctx.dataset.reload()
+        if run_key in list_optimal_confidence_runs(ctx.dataset):
+            raise
+        show_run(ctx, None)
+        ctx.panel.state.set(
+            message(f"The result '{run_key}' is gone (deleted elsewhere); showing the newest result.")
+        )
+        return None
+    choice = ctx.panel.state.get("choice")
+    if choice:
+        result = result.with_objective(Objective.from_dict(choice))
+    return run_key, result
+
+
+def show_run(ctx: Any, run_key: str | None, *, runs: list[str] | None = None) -> None:
+    """Shows run ``run_key`` (if it is not one of ``runs``: the newest)
+    with its stored objective, all classes and no threshold selected."""
+    runs = list_optimal_confidence_runs(ctx.dataset) if runs is None else runs
+    if run_key not in runs:
+        run_key = runs[0] if runs else None
+    update = {
+        "runs": runs, "open_run": None, "controls.run_key": run_key,
+        "controls.class_name": ALL, "selected": None, **message(None),
+        "choice": None, "band": None, "band_error": None,
+        "broken": broken_optimal_confidence_runs(ctx.dataset),
+    }
+    if not ctx.panel.state.get("band_inputs"):
+        update["band_inputs"] = dict(BAND_DEFAULTS)
+    if run_key is None:
+        ctx.panel.state.set(
+            {**update, "info": None, "classes": [], "class_table": [],
+             "operating": None, "layouts": {}}
+        )
+        ctx.panel.data.set({"plots.threshold": [], "plots.pr": []})
+        return
+    result = load_result(ctx.dataset, run_key)
+    update["objective_inputs"] = objective_inputs(result.objective)
+    # the chosen objective and the band belong to the run shown before
+    ctx.panel.state.set({"choice": None, "band": None})
+    show_result(ctx, result, update)
+
+
+def show_result(ctx: Any, result: OptimalConfidenceResult, update: dict, *, keep_selection: bool = False) -> None:
+    """Sends a result's summary, per-class table and curves (the
+    threshold selected stays marked with ``keep_selection``)."""
+    update = {
+        **update,
+        "classes": result.classes,
+        "info": jsonable(reports.run_info(result)),
+        "class_table": jsonable(reports.class_rows(result)) if result.objective.per_class else [],
+        "operating": jsonable(operating_point(result)) if result.objective.per_class else None,
+    }
+    t = selected_threshold(ctx) if keep_selection else None
+    send_curves(ctx, result, t, update)
+
+
+def restore_selection(ctx: Any) -> None:
+    """After a reload the App's view may still keep the predictions at
+    a threshold the panel selected: select it again."""
+    found = current(ctx)
+    if found is None or ctx.view is None:
+        return
+    run_key, result = found
+    t = threshold_in_view(ctx.view, result, ctx.dataset.load_run_view(run_key))
+    if t is not None:
+        ctx.panel.state.set(
+            {"selected": counts_at(ctx, result, t), "layouts": layouts(ctx, result, t)}
+        )
+
+
+def figures(ctx: Any, result: OptimalConfidenceResult, selected: float | None) -> dict:
+    name = ctx.panel.state.get("controls.class_name") or ALL
+    band = ctx.panel.state.get("band")
+    return plotly_figures(
+        result,
+        classes=None if name == ALL else name,
+        selected=selected,
+        band=band_object(band) if band else None,
+        width=None,
+        height=layout.PLOT_HEIGHT,
+    )
+
+
+def layouts(ctx: Any, result: OptimalConfidenceResult, selected: float | None) -> dict:
+    return {k: fig["layout"] for k, fig in figures(ctx, result, selected).items()}
+
+
+def send_curves(ctx: Any, result: OptimalConfidenceResult, selected: float | None, update: dict | None = None) -> None:
+    figs = figures(ctx, result, selected)
+    ctx.panel.data.set(
+        {"plots.threshold": figs["threshold"]["data"], "plots.pr": figs["pr"]["data"]}
+    )
+    ctx.panel.state.set({**(update or {}), "layouts": {k: fig["layout"] for k, fig in figs.items()}})
+
+
+def counts_at(ctx: Any, result: OptimalConfidenceResult, threshold: float) -> dict:
+    return _counts_at_class(result, threshold, ctx.panel.state.get("controls.class_name") or ALL)
+
+
+def select(ctx: Any, threshold: float | None) -> None:
+    """Sets the App's view to the run's target with the predictions kept
+    at ``threshold`` (default: the best one) and shows their counts."""
+    found = current(ctx)
+    if found is None:
+        return
+    run_key, result = found
+    t = result.best_threshold if threshold is None else threshold
+    ctx.ops.set_view(result.view(ctx.dataset.load_run_view(run_key), t))
+    ctx.panel.state.set(
+        {
+            "selected": counts_at(ctx, result, t),
+            "threshold_input": t,  # the box shows the threshold selected
+            **message(None),
+            "layouts": layouts(ctx, result, t),
+        }
+    )
+
+
+def save(ctx: Any, wanted: str, view: Any, *, at: str | None, **kwargs: Any) -> None:
+    """Saves ``view`` (never over another view) and says so where the
+    button is."""
+    name, created = save_view_once(ctx.dataset, wanted, view, **kwargs)
+    text = reports.save_message(wanted, name, created)
+    ctx.panel.state.set(message(text, at=at))
+    ctx.ops.notify(text, variant="success" if created else "info")

@@ -24,10 +24,16 @@ from __future__ import annotations
 
 import math
 import numbers
-from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Mapping
 
+from .option_types import OFF, ON, TASKS, Choice, Option, OptionError
+
+_DETECTION = frozenset({"detection"})
+_CLASSIFIER = frozenset({"binary", "multiclass"})
+
 __all__ = [
+    "OFF",
+    "ON",
     "GROUPS",
     "OBJECTIVES",
     "OPTIONS",
@@ -45,15 +51,6 @@ __all__ = [
     "problems",
 ]
 
-#: the tasks a sweep can be: detections (``Detections``/``Polylines``), a
-#: binary classifier (``positive_label``) and a multiclass classifier that
-#: escalates uncertain answers
-TASKS = ("detection", "binary", "multiclass")
-
-_ALL = frozenset(TASKS)
-_DETECTION = frozenset({"detection"})
-_CLASSIFIER = frozenset({"binary", "multiclass"})
-
 #: the groups of options, in the order forms and ``--help`` show them
 GROUPS: dict[str, str] = {
     "fields": "Fields",
@@ -64,181 +61,11 @@ GROUPS: dict[str, str] = {
     "uncertainty": "How certain",
     "review": "Review band",
     "storage": "Storage",
+    "deployment": "Deployment",
 }
 
 #: the objectives that reach a target
 TARGET_OBJECTIVES = ("precision", "recall", "accuracy")
-
-
-class OptionError(ValueError):
-    """A bad value of an option, or a bad combination of options.
-
-    Attributes:
-        option: the name of the option the message is about (the field a
-            form marks invalid)
-    """
-
-    def __init__(self, option: str, message: str) -> None:
-        super().__init__(message)
-        self.option = option
-
-
-@dataclass(frozen=True)
-class Choice:
-    """One value of a ``"choice"`` option, with its label and description
-    in the form."""
-
-    value: str
-    label: str
-    description: str = ""
-
-
-@dataclass(frozen=True)
-class Option:
-    """One option of a run.
-
-    Attributes:
-        name: the keyword of ``compute_optimal_confidence`` and the form's
-            param name
-        kind: ``"field"`` (a label field name), ``"float"``, ``"int"``,
-            ``"bool"``, ``"choice"``, ``"str"``, ``"run_key"`` (a valid
-            identifier) or ``"eval_key"`` (an evaluation of the dataset)
-        group: a key of :data:`GROUPS`
-        label: the form's label
-        help: one line for ``--help`` and the form's description
-        default: the default value (``None`` means the option is not set,
-            see ``none``)
-        none: what ``None`` means, for options that accept it; ``""`` for
-            options that do not
-        tasks: the tasks the option applies to (:data:`TASKS`)
-        choices: the values of a ``"choice"`` option
-        low, high: the range of a number; ``None`` for no bound
-        low_open, high_open: whether the bound itself is excluded
-        when: when the form shows the option and ``execute`` reads its
-            param: alternatives, each a mapping of other options to the
-            values they must have (a tuple of values, :data:`ON` for
-            given or :data:`OFF` for not given); ``()`` for always
-        form_default: the value the form starts with when it differs from
-            ``default`` (``iou``: 0.5 where ``None`` means "0.5, or the
-            evaluation's")
-        cli: the command-line flag; ``""`` for none
-        cli_flag: for a flag without an argument, the value it sets
-        cli_help: the flag's help where it differs from ``help`` (a flag
-            that turns an option off)
-        limit: why the range stops where it does, said with the error
-        metavar: the argument's name in ``--help``
-    """
-
-    name: str
-    kind: str
-    group: str
-    label: str
-    help: str
-    default: Any = None
-    none: str = ""
-    tasks: frozenset[str] = _ALL
-    choices: tuple[Choice, ...] = ()
-    low: float | None = None
-    high: float | None = None
-    low_open: bool = False
-    high_open: bool = False
-    when: tuple[Mapping[str, Any], ...] = ()
-    form_default: Any = None
-    cli: str | None = None
-    cli_flag: Any = None
-    cli_help: str = ""
-    metavar: str | None = None
-    limit: str = ""
-
-    @property
-    def flag(self) -> str:
-        """The command-line flag (``--lower-bound`` for ``lower_bound``)."""
-        return self.cli if self.cli is not None else "--" + self.name.replace("_", "-")
-
-    @property
-    def nullable(self) -> bool:
-        return bool(self.none)
-
-    @property
-    def initial(self) -> Any:
-        """The value the form starts with."""
-        return self.default if self.form_default is None else self.form_default
-
-    def shown(self, values: Mapping[str, Any], task: str | None = None) -> bool:
-        """Whether the option applies, given the task and the other values
-        (a form shows it and ``execute`` reads its param)."""
-        if task is not None and task not in self.tasks:
-            return False
-        if not self.when:
-            return True
-        return any(
-            all(_holds(c, values.get(k, option(k).default)) for k, c in alt.items())
-            for alt in self.when
-        )
-
-    def range_text(self) -> str:
-        """The valid range in words, e.g. ``"in (0, 1]"``, ``"at least 1"``."""
-        lo, hi = self.low, self.high
-        if self.kind == "int" and lo is not None and hi is not None:
-            return f"at least {int(lo)} and at most {int(hi):,}"
-        if lo is not None and hi is not None:
-            return (
-                f"in {'(' if self.low_open else '['}{lo:g}, {hi:g}"
-                f"{')' if self.high_open else ']'}"
-            )
-        if lo is not None:
-            return f"{'above' if self.low_open else 'at least'} {lo:g}"
-        if hi is not None:
-            return f"{'below' if self.high_open else 'at most'} {hi:g}"
-        return ""
-
-    def in_range(self, x: float) -> bool:
-        if self.low is not None and (x <= self.low if self.low_open else x < self.low):
-            return False
-        if self.high is not None and (x >= self.high if self.high_open else x > self.high):
-            return False
-        return True
-
-    def example(self) -> Any:
-        """A valid value other than the default (for tests and docs)."""
-        if self.kind == "choice":
-            return next(c.value for c in self.choices if c.value != self.default)
-        if self.kind == "bool":
-            return not self.initial
-        if self.kind in ("float", "int"):
-            lo, hi = self.low, self.high
-            x = (lo + hi) / 2 if lo is not None and hi is not None else (lo or 0) + 2
-            return int(x) if self.kind == "int" else float(x)
-        return "example"
-
-    def bad_values(self) -> list[Any]:
-        """Values the checks refuse (for tests of every front end)."""
-        if self.kind == "choice":
-            return ["nope"]
-        if self.kind in ("float", "int"):
-            out = []
-            if self.low is not None:
-                out.append(self.low if self.low_open else self.low - 1)
-            if self.high is not None:
-                out.append(self.high + 1 if self.high >= 1 else self.high * 2 + 0.5)
-            return [int(v) if self.kind == "int" else float(v) for v in out]
-        if self.kind == "run_key":
-            return ["not valid"]
-        return []
-
-
-#: in :attr:`Option.when`: the option is given (not None, "" or False)
-ON = "<on>"
-#: in :attr:`Option.when`: the option is not given (None or "")
-OFF = "<off>"
-
-
-def _holds(condition: Any, value: Any) -> bool:
-    if condition == ON:
-        return value not in (None, "", False)
-    if condition == OFF:
-        return value in (None, "")
-    return value in condition
 
 
 _NO_EVAL_KEY = ({"eval_key": OFF},)
@@ -265,13 +92,20 @@ OPTIONS: tuple[Option, ...] = (
     # -- fields
     Option(
         "pred_field", "field", "fields", "Predictions field",
-        "the field of model predictions, with confidences",
-        none=_CHOSEN_FIELD, cli="--pred", metavar="FIELD",
+        "the field of model predictions, with confidences (repeat --pred to "
+        "compare models)",
+        none=_CHOSEN_FIELD, cli="--pred", metavar="FIELD", cli_extra="compare_with",
     ),
     Option(
         "gt_field", "field", "fields", "Ground truth field",
         "the field of ground truth objects", default="ground_truth",
         none=_CHOSEN_FIELD, cli="--gt", metavar="FIELD",
+    ),
+    Option(
+        "compare_with", "fields", "fields", "Compare with",
+        "other prediction fields to compare with pred_field, with the same "
+        "options (each model stored as <run_key>_<field>)",
+        none="no comparison", tasks=_DETECTION, cli="--compare", metavar="FIELD",
     ),
     Option(
         "positive_label", "str", "fields", "Positive label",
@@ -445,7 +279,31 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "overwrite", "bool", "storage", "Overwrite",
-        "replace an existing run with this key", default=False, cli_flag=True,
+        "replace an existing run (or evaluation) with this key", default=False, cli_flag=True,
+    ),
+    # -- deployment
+    Option(
+        "evaluate_key", "new_key", "deployment", "Evaluate at the chosen threshold",
+        "store FiftyOne's evaluate_detections at the chosen threshold under this "
+        "evaluation key (FiftyOne's Model Evaluation panel shows it)",
+        none="no evaluation", tasks=_DETECTION, metavar="KEY",
+    ),
+    Option(
+        "export_path", "str", "deployment", "Export the operating point to",
+        "write the deployment config (threshold, per-class thresholds, IoU, "
+        "objective, counts) to this file", none="no export", cli="--export",
+        metavar="PATH",
+    ),
+    Option(
+        "export_format", "choice", "deployment", "Export format",
+        "json, yaml, or ultralytics (conf for predict, per-class thresholds to "
+        "post-filter with apply_thresholds)", none="by the file's extension",
+        choices=(
+            Choice("json", "JSON"),
+            Choice("yaml", "YAML"),
+            Choice("ultralytics", "Ultralytics"),
+        ),
+        when=({"export_path": ON},),
     ),
 )
 
@@ -455,6 +313,14 @@ _BY_NAME = {o.name: o for o in OPTIONS}
 #: but of ``OptimalConfidenceResult.review_band``, asked for with the run by
 #: the command line and the operator
 BAND_OPTIONS = ("review_precision", "max_lost", "review_cost")
+
+#: what the command line and the operator do with a result besides storing
+#: it: compare models (``compare_models``), evaluate and export it
+#: (``OptimalConfidenceResult.evaluate`` and ``.export``)
+ACTION_OPTIONS = ("compare_with", "evaluate_key", "export_path", "export_format")
+
+#: the options that are not keywords of compute_optimal_confidence
+NOT_API_OPTIONS = BAND_OPTIONS + ACTION_OPTIONS
 
 
 def option(name: str) -> Option:
@@ -554,6 +420,26 @@ def _check_field(o: Option, value: Any) -> str:
     return value
 
 
+def _check_fields(o: Option, value: Any) -> list[str]:
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise OptionError(o.name, f"{o.name} must be a list of field names; got {value!r}")
+    if not all(isinstance(v, str) and v for v in value):
+        raise OptionError(o.name, f"{o.name} must be a list of field names; got {value!r}")
+    if len(set(value)) != len(value):
+        raise OptionError(o.name, f"{o.name} names a field twice: {list(value)}")
+    return list(value)
+
+
+def _check_new_key(o: Option, value: Any) -> str:
+    if not isinstance(value, str) or not value.isidentifier():
+        raise OptionError(
+            o.name,
+            f"{o.name} must be a valid identifier (letters, digits and "
+            f"underscores, not starting with a digit), e.g. 'deployed'; got {value!r}",
+        )
+    return value
+
+
 def _check_run_key(o: Option, value: Any) -> str:
     if not isinstance(value, str) or not value.isidentifier():
         raise OptionError(
@@ -574,6 +460,8 @@ _CHECKERS: dict[str, Callable[[Option, Any], Any]] = {
     "field": _check_field,
     "eval_key": _check_str,
     "run_key": _check_run_key,
+    "fields": _check_fields,
+    "new_key": _check_new_key,
 }
 
 
@@ -620,6 +508,15 @@ def _check_fields_differ(values: Mapping[str, Any]) -> None:
             "pred_field",
             f"pred_field and gt_field are both '{pred}'; pass the field of "
             f"model predictions and the field of ground truth",
+        )
+    others = values.get("compare_with") or []
+    twice = [f for f in others if f in (pred, gt)]
+    if twice:
+        raise OptionError(
+            "compare_with",
+            f"compare_with names '{twice[0]}', which is already the "
+            f"{'predictions' if twice[0] == pred else 'ground truth'} field; "
+            f"list the other models' fields",
         )
 
 

@@ -13,7 +13,7 @@ from optimal_confidence import compute_optimal_confidence
 from optimal_confidence.cli import parser, request_options
 from optimal_confidence.objectives import Objective
 from optimal_confidence.options import (
-    BAND_OPTIONS,
+    NOT_API_OPTIONS,
     GROUPS,
     OFF,
     ON,
@@ -67,6 +67,9 @@ def cli_args(values):
         if o.cli_flag is not None:
             if value == o.cli_flag:
                 args.append(o.flag)
+        elif isinstance(value, list):
+            for item in value:
+                args += [o.flag, str(item)]
         else:
             args += [o.flag, str(value)]
     return args
@@ -74,7 +77,7 @@ def cli_args(values):
 
 def test_every_api_keyword_is_an_option_with_the_same_default():
     keywords = [k for k in API if k not in NOT_OPTIONS]
-    options = [o.name for o in OPTIONS if o.name not in BAND_OPTIONS]
+    options = [o.name for o in OPTIONS if o.name not in NOT_API_OPTIONS]
     assert sorted(keywords) == sorted(options)
     for name in keywords:
         if name == "pred_field":  # required in the API
@@ -91,9 +94,12 @@ def test_every_option_is_declared_completely():
     for o in OPTIONS:
         assert o.group in GROUPS, o.name
         assert o.help and o.label, o.name
-        assert o.kind in ("field", "float", "int", "bool", "choice", "str", "run_key", "eval_key")
+        assert o.kind in (
+            "field", "fields", "float", "int", "bool", "choice", "str", "run_key", "new_key", "eval_key"
+        )
         if o.kind == "choice":
-            assert o.default in [c.value for c in o.choices], o.name
+            # a choice defaults to one of its values, or to None when None has a meaning
+            assert o.default in [c.value for c in o.choices] or (o.default is None and o.nullable), o.name
         # the default passes the option's own check
         assert check_value(o.name, o.default) == o.default, o.name
         for name in (k for alt in o.when for k in alt):

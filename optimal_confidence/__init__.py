@@ -32,6 +32,10 @@ _EXPORTS = {
     "make_demo_dataset": ".demo",
     "load_demo_dataset": ".demo",
     "plot_curves": ".plots",
+    "plot_comparison": ".plots",
+    "compare_models": ".compare",
+    "ModelComparison": ".compare",
+    "apply_thresholds": ".deployment",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -65,6 +65,8 @@ def add_option(group: Any, o: Option) -> None:
     help_text = (o.cli_help or o.help) + _default_text(o)
     if o.cli_flag is not None:
         kwargs.update(action="store_const", const=o.cli_flag)
+    elif o.kind == "fields" or o.cli_extra:
+        kwargs.update(action="append", metavar=o.metavar)
     else:
         kwargs["type"] = {"float": float, "int": int}.get(o.kind, str)
         if o.kind == "choice":
@@ -144,6 +146,13 @@ def request_options(args: argparse.Namespace) -> dict[str, Any]:
     names = {o.name for o in OPTIONS}
     given = {k: v for k, v in vars(args).items() if k in names}
     given.setdefault("gt_field", None)
+    for o in OPTIONS:
+        values = given.get(o.name)
+        if o.cli_extra and isinstance(values, list):
+            # repeats of the flag: the first is the option, the rest extra
+            given[o.name] = values[0]
+            if len(values) > 1:
+                given[o.cli_extra] = (given.get(o.cli_extra) or []) + values[1:]
     return given
 
 
@@ -262,7 +271,7 @@ def compute(args: argparse.Namespace, options: dict[str, Any]) -> _Found:
     Raises:
         ValueError: for bad input, before anything is written
     """
-    from .pipeline import run, store
+    from .jobs import execute
     from .request import RunRequest
 
     request = RunRequest.build(**options)
@@ -274,13 +283,17 @@ def compute(args: argparse.Namespace, options: dict[str, Any]) -> _Found:
         if args.check_view or args.check_tag
         else None
     )
-    outcome = run(samples, request, progress=False, strict_band=True, store_result=False)
-    check = outcome.result.check_on(held_out) if held_out is not None else None
-    if args.plot:
+    checks = []
+
+    def before_store(outcome: Any) -> None:
         # before storing: a path that cannot be written stores nothing
-        _write_plot(outcome.result, args.plot, outcome.band)
-    store(samples, request, outcome.result)
-    return _Found(dataset, samples, outcome, check)
+        if held_out is not None:
+            checks.append(outcome.result.check_on(held_out))
+        if args.plot:
+            _write_plot(outcome.result, args.plot, outcome.band)
+
+    outcome = execute(samples, request, progress=False, strict_band=True, before_store=before_store)
+    return _Found(dataset, samples, outcome, checks[0] if checks else None)
 
 
 def _at(result: Any, t: float, args: argparse.Namespace) -> dict[str, Any]:
@@ -297,8 +310,15 @@ def _at(result: Any, t: float, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _print_json(found: _Found, at: dict[str, Any] | None) -> None:
-    result, band = found.outcome.result, found.outcome.band
-    out = {"dataset": found.dataset.name, **result.metrics()}
+    o = found.outcome
+    result, band = o.result, o.band
+    out = {"dataset": found.dataset.name, **result.metrics(), "warnings": result.warnings}
+    if o.comparison is not None:
+        out["comparison"] = o.comparison.operating_points()
+    if o.exported:
+        out["exported"] = o.exported
+    if o.evaluation:
+        out["evaluation"] = o.evaluation
     if at is not None:
         out["at"] = at
     if band is not None:
@@ -322,8 +342,15 @@ def _print_text(args: argparse.Namespace, found: _Found, at: dict[str, Any] | No
             f"precision {at['precision']:.4f}  recall {at['recall']:.4f}  "
             f"TP {at['tp']}  FP {at['fp']}  FN {at['fn']}"
         )
+    o = found.outcome
+    if o.comparison is not None:
+        print("\nModels compared:\n" + o.comparison.report())
     if result.run_key:
         print(f"\nStored as run '{result.run_key}' on dataset '{found.dataset.name}'")
+    if o.exported:
+        print(f"\nOperating point exported to {o.exported}")
+    if o.evaluation:
+        print(f"\nFiftyOne evaluation at the chosen threshold stored as '{o.evaluation}'")
 
 
 def _write_plot(result: Any, path: str, band: Any) -> None:

@@ -43,6 +43,8 @@ class SweepConfig:
         method: how predictions were matched
         positive_label: the positive class of a binary ``Classification``
             task, or None
+        dataset: the name of the dataset swept, or None (results stored
+            before it was recorded)
     """
 
     pred_field: str
@@ -59,6 +61,7 @@ class SweepConfig:
     iscrowd: str = "iscrowd"
     method: str = "evaluate_detections"
     positive_label: str | None = None
+    dataset: str | None = None
 
     @property
     def task(self) -> str:

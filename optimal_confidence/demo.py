@@ -191,36 +191,67 @@ def _detect(
     return preds
 
 
+def _detect_baseline(rng: np.random.Generator, objects: list[_Object]) -> list[_Prediction]:
+    """A second, weaker simulated detector: it misses more, localizes
+    worse, confuses labels more often and raises more false alarms. It draws
+    from its own random generator, so the first detector's predictions are
+    the same with or without it."""
+    preds = []
+    for label, gt in objects:
+        size = min(1.0, np.sqrt(gt[2] * gt[3]) / 0.2)
+        if rng.random() > 0.85 * _DETECT_PROB[label] * (0.5 + 0.5 * size):
+            continue
+        box, conf = _simulate_prediction(rng, gt, rng.uniform(0.05, 0.3) * (1.5 - 0.4 * size))
+        pred_label = label if rng.random() >= 0.1 else str(rng.choice([c for c in CLASSES if c != label]))
+        preds.append((pred_label, box, conf))
+    for _ in range(int(rng.integers(0, 6))):  # false alarms
+        fp_label = str(rng.choice(CLASSES, p=_CLASS_FREQS))
+        conf = round(float(np.clip(rng.beta(2, 4), 0.01, 0.99)), 3)
+        preds.append((fp_label, _random_gt_box(rng, fp_label), conf))
+    return preds
+
+
+def _detections(preds: list[_Prediction]) -> "fo.Detections":
+    return fo.Detections(
+        detections=[
+            fo.Detection(label=lb, bounding_box=b.tolist(), confidence=c) for lb, b, c in preds
+        ]
+    )
+
+
 def _make_sample(
-    filepath: str, objects: list[_Object], preds: list[_Prediction], tag: str
+    filepath: str,
+    objects: list[_Object],
+    preds: list[_Prediction],
+    baseline: list[_Prediction],
+    tag: str,
 ) -> "fo.Sample":
-    """The sample of one image with its ``ground_truth`` and ``predictions``.
+    """The sample of one image with its ``ground_truth``, ``predictions``
+    and ``baseline`` (the weaker model's predictions).
 
     Args:
         filepath: the path of the image
         objects: the ``(label, box)`` ground truth objects
         preds: the ``(label, box, confidence)`` predictions
+        baseline: the weaker model's predictions
         tag: the split tag of the sample
 
     Returns:
         a :class:`fiftyone.core.sample.Sample`
     """
     gt_dets = [fo.Detection(label=lb, bounding_box=b.tolist()) for lb, b in objects]
-    pred_dets = [
-        fo.Detection(label=lb, bounding_box=b.tolist(), confidence=c)
-        for lb, b, c in preds
-    ]
     return fo.Sample(
         filepath=filepath,
         ground_truth=fo.Detections(detections=gt_dets),
-        predictions=fo.Detections(detections=pred_dets),
+        predictions=_detections(preds),
+        baseline=_detections(baseline),
         tags=[tag],
     )
 
 
 #: what the demo dataset of this version looks like; ``info["demo"]`` holds
 #: it, so that an older or different dataset is never taken for it
-DEMO_VERSION = 2
+DEMO_VERSION = 3
 
 
 def demo_info(*, seed: int = 51, num_samples: int = 200) -> dict:
@@ -243,7 +274,8 @@ def make_demo_dataset(
     blue ellipse, ``bicycle``: green triangle) stored in a ``ground_truth``
     field. A ``predictions`` field holds a simulated detector's output whose
     confidence increases with box quality, plus false positives, duplicates
-    and occasional wrong labels. Every fourth sample is tagged ``val``, the
+    and occasional wrong labels; a ``baseline`` field a second, weaker
+    model's, to compare with. Every fourth sample is tagged ``val``, the
     others ``train``, for choosing a threshold on one split and checking it
     on the other.
 
@@ -276,16 +308,18 @@ def make_demo_dataset(
     os.makedirs(images_dir, exist_ok=True)
 
     rng = np.random.default_rng(seed)
+    baseline_rng = np.random.default_rng([seed, 7])  # the weaker model's own
     samples = []
     for i in range(num_samples):
         objects, preds = _random_labels(rng)
+        baseline = _detect_baseline(baseline_rng, objects)
 
         filepath = os.path.join(images_dir, f"demo-{seed}-{i:05d}.png")
         if not os.path.isfile(filepath):
             _draw_image(filepath, seed, i, objects)
 
         tag = "val" if i % 4 == 3 else "train"
-        samples.append(_make_sample(filepath, objects, preds, tag))
+        samples.append(_make_sample(filepath, objects, preds, baseline, tag))
 
     dataset = fo.Dataset(name)
     dataset.add_samples(samples)

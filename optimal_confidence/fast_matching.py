@@ -42,7 +42,7 @@ from .box_matching import _INSERTION_ORDER_LIMIT, _match, _Objects
 from .fields import bad_box_rows, malformed_box_message
 from .sweep import MatchRecords
 
-__all__ = ["UnsupportedMatchingError", "records_fast"]
+__all__ = ["UnsupportedMatchingError", "records_fast", "records_fast_many"]
 
 #: samples per ``values()`` read when the collection holds images
 DEFAULT_BATCH_SIZE = 5000
@@ -125,51 +125,96 @@ def records_fast(
         ValueError: if an argument is invalid, a field does not exist, or a
             box is missing or malformed
     """
+    return records_fast_many(
+        samples, [pred_field], gt_field, iou=iou, classwise=classwise,
+        iscrowd=iscrowd, use_masks=use_masks, use_boxes=use_boxes,
+        batch_size=batch_size, progress=progress,
+    )[0]
+
+
+def records_fast_many(
+    samples: foc.SampleCollection,
+    pred_fields: list[str],
+    gt_field: str = "ground_truth",
+    *,
+    iou: float = 0.5,
+    classwise: bool = True,
+    iscrowd: str = "iscrowd",
+    use_masks: bool = False,
+    use_boxes: bool = False,
+    batch_size: int | None = None,
+    progress: Callable[[int, int], Any] | None = None,
+) -> list[MatchRecords]:
+    """:func:`records_fast` for several prediction fields against one
+    ground truth: each batch is read once (the ground truth with every
+    prediction field), and each field is matched on its own, so each
+    record equals that of a separate :func:`records_fast` call.
+
+    Args:
+        pred_fields: the ``Detections`` fields of predictions
+        (the others): as for :func:`records_fast`
+
+    Returns:
+        one :class:`~optimal_confidence.sweep.MatchRecords` per field, in
+        the order of ``pred_fields``
+    """
     thresh = _check_args(
         iou, classwise, iscrowd, use_masks, batch_size, progress
     )
-    pred_list, gt_list, is_frames = _check_fields(
-        samples, pred_field, gt_field
-    )
+    lists = [_check_fields(samples, field, gt_field) for field in pred_fields]
+    gt_list, is_frames = lists[0][1], lists[0][2]
 
     num_samples = len(samples)
     if batch_size is None:
         batch_size = _default_batch_size(samples, num_samples, is_frames)
 
-    paths = _paths(samples, pred_list, gt_list, iscrowd)
+    paths = [p for pred_list, _, _ in lists for p in _pred_paths(pred_list)]
+    paths += _gt_paths(samples, gt_list, iscrowd)
 
-    # label -> code, in order of first appearance; sorted into classes at
-    # the end, when every label has been seen
-    codes: dict[Any, int] = {}
-    parts: list[_Rows] = []
+    # label -> code per field, in order of first appearance; sorted into
+    # classes at the end, when every label has been seen
+    codes: list[dict[Any, int]] = [{} for _ in pred_fields]
+    parts: list[list[_Rows]] = [[] for _ in pred_fields]
 
     for start, view, sample_ids in _batches(samples, num_samples, batch_size):
         columns = _read(view, paths, sample_ids)
-        try:
-            preds, gts = _parse(
-                columns, is_frames, start, codes, pred_field, gt_field
-            )
-        except _MalformedBox as e:
-            sample_id = samples.skip(e.sample).limit(1).values("id")[0]
-            raise ValueError(malformed_box_message(e.field, sample_id, e.box)) from None
-        pred_tp, gt_conf = _match(
-            preds, gts, thresh, classwise, _INSERTION_ORDER_LIMIT
-        )
-        parts.append(
-            _Rows(
-                pred_conf=preds.conf,
-                pred_tp=pred_tp,
-                pred_code=preds.label,
-                pred_sample=preds.sample,
-                gt_conf=gt_conf,
-                gt_code=gts.label,
-                gt_sample=gts.sample,
-            )
-        )
+        gt_columns = columns[3 * len(pred_fields):]
+        for k, field in enumerate(pred_fields):
+            own = columns[3 * k: 3 * k + 3] + gt_columns
+            parts[k].append(_match_batch(samples, own, is_frames, start, codes[k], field, gt_field, thresh, classwise))
         if progress is not None:
             progress(min(start + batch_size, num_samples), num_samples)
 
-    return _assemble(parts, codes, num_samples)
+    return [_assemble(p, c, num_samples) for p, c in zip(parts, codes)]
+
+
+def _match_batch(
+    samples: foc.SampleCollection,
+    columns: list[list],
+    is_frames: bool,
+    start: int,
+    codes: dict[Any, int],
+    pred_field: str,
+    gt_field: str,
+    thresh: float,
+    classwise: bool,
+) -> _Rows:
+    """Parses and matches one batch of one prediction field."""
+    try:
+        preds, gts = _parse(columns, is_frames, start, codes, pred_field, gt_field)
+    except _MalformedBox as e:
+        sample_id = samples.skip(e.sample).limit(1).values("id")[0]
+        raise ValueError(malformed_box_message(e.field, sample_id, e.box)) from None
+    pred_tp, gt_conf = _match(preds, gts, thresh, classwise, _INSERTION_ORDER_LIMIT)
+    return _Rows(
+        pred_conf=preds.conf,
+        pred_tp=pred_tp,
+        pred_code=preds.label,
+        pred_sample=preds.sample,
+        gt_conf=gt_conf,
+        gt_code=gts.label,
+        gt_sample=gts.sample,
+    )
 
 
 # Validation
@@ -296,21 +341,18 @@ def _default_batch_size(
     return max(1, int(_DEFAULT_FRAMES_PER_BATCH / per_sample))
 
 
-def _paths(
-    samples: foc.SampleCollection, pred_list: str, gt_list: str, iscrowd: str
-) -> list[str]:
-    """The ``values()`` paths of one batch, in the order :func:`_parse`
-    unpacks them; the crowd flag of the ``attributes`` dict comes last, and
-    only when some object has it.
+def _pred_paths(pred_list: str) -> list[str]:
+    """The ``values()`` paths of one prediction field, in the order
+    :func:`_parse` unpacks them."""
+    return [f"{pred_list}.label", f"{pred_list}.confidence", f"{pred_list}.bounding_box"]
+
+
+def _gt_paths(samples: foc.SampleCollection, gt_list: str, iscrowd: str) -> list[str]:
+    """The ``values()`` paths of the ground truth, after the predictions';
+    the crowd flag of the ``attributes`` dict comes last, and only when
+    some object has it.
     """
-    paths = [
-        f"{pred_list}.label",
-        f"{pred_list}.confidence",
-        f"{pred_list}.bounding_box",
-        f"{gt_list}.label",
-        f"{gt_list}.bounding_box",
-        f"{gt_list}.{iscrowd}",
-    ]
+    paths = [f"{gt_list}.label", f"{gt_list}.bounding_box", f"{gt_list}.{iscrowd}"]
     if _uses_attributes_dict(samples, gt_list, iscrowd):
         if _has_null_attribute(samples, gt_list, iscrowd):
             # values() reads an attribute set to None as a missing one, but
@@ -324,16 +366,6 @@ def _paths(
     return paths
 
 
-def _has_null_attribute(samples: foc.SampleCollection, gt_list: str, iscrowd: str) -> bool:
-    """Whether some ground truth object has the dynamic attribute
-    ``iscrowd`` present and set to None."""
-    from fiftyone import ViewField as F
-
-    field = gt_list.rsplit(".", 1)[0]
-    nulls = samples.filter_labels(field, F(iscrowd).type() == "null", only_matches=True)
-    return nulls.count(gt_list) > 0
-
-
 def _uses_attributes_dict(
     samples: foc.SampleCollection, gt_list: str, iscrowd: str
 ) -> bool:
@@ -342,6 +374,16 @@ def _uses_attributes_dict(
     absent (``Detection.get_attribute_value``).
     """
     return samples.count(f"{gt_list}.attributes.{iscrowd}") > 0
+
+
+def _has_null_attribute(samples: foc.SampleCollection, gt_list: str, iscrowd: str) -> bool:
+    """Whether some ground truth object has the dynamic attribute
+    ``iscrowd`` present and set to None."""
+    from fiftyone import ViewField as F
+
+    field = gt_list.rsplit(".", 1)[0]
+    nulls = samples.filter_labels(field, F(iscrowd).type() == "null", only_matches=True)
+    return nulls.count(gt_list) > 0
 
 
 # Reading

@@ -4,7 +4,7 @@ document type, and the checks of a pair of fields against a collection.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Mapping, NamedTuple
 
 import fiftyone as fo
 import fiftyone.core.collections as foc
@@ -239,27 +239,35 @@ def _list_path(samples: foc.SampleCollection, field: str) -> str:
     return f"{field}.{samples._get_label_field_type(field)._LABEL_LIST_FIELD}"
 
 
-def check_labels(samples: foc.SampleCollection, field: str, role: str) -> None:
+def check_labels(samples: foc.SampleCollection, fields: Mapping[str, str]) -> None:
     """Refuses objects without a label: FiftyOne's evaluation counts a
     prediction and an object that both have no label as a false positive,
-    a rule no threshold sweep should inherit silently.
+    a rule no threshold sweep should inherit silently. ``fields`` maps each
+    role (``"pred_field"``) to its field; one aggregation counts them all.
 
     Raises:
-        OptionError: naming ``role`` and how to filter them out
+        OptionError: naming the role and how to filter them out
     """
-    if issubclass(samples._get_label_field_type(field), fo.Classification):
-        return  # an image without a label is not judged, or not answered
-    path = _list_path(samples, field)
-    total, labeled = samples.count(path), samples.count(f"{path}.label")
-    if labeled < total:
-        raise OptionError(
-            role,
-            f"{total - labeled} of the {total} objects in '{field}' have no "
-            f"label (None); FiftyOne's evaluation would count such a "
-            f"prediction matched to such an object as a false positive. Give "
-            f"them labels, or leave them out: samples.filter_labels('{field}', "
-            f"F('label') != None, only_matches=False)",
-        )
+    paths = {
+        role: _list_path(samples, field) for role, field in fields.items()
+        if not issubclass(samples._get_label_field_type(field), fo.Classification)
+    }  # an image without a Classification is not judged, or not answered
+    if not paths:
+        return
+    counts = samples.aggregate(
+        [fo.Count(p) for path in paths.values() for p in (path, f"{path}.label")]
+    )
+    for k, (role, field) in enumerate((r, fields[r]) for r in paths):
+        total, labeled = counts[2 * k], counts[2 * k + 1]
+        if labeled < total:
+            raise OptionError(
+                role,
+                f"{total - labeled} of the {total} objects in '{field}' have no "
+                f"label (None); FiftyOne's evaluation would count such a "
+                f"prediction matched to such an object as a false positive. Give "
+                f"them labels, or leave them out: samples.filter_labels('{field}', "
+                f"F('label') != None, only_matches=False)",
+            )
 
 
 def malformed_box_message(field: str, sample_id: str, box: object) -> str:

@@ -11,8 +11,9 @@ nothing, so bad input leaves the dataset untouched.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -30,6 +31,8 @@ from .sources import RecordSource, open_source
 from .sweep import count_at, exact_thresholds, grid_thresholds
 
 __all__ = ["Outcome", "run", "sweep"]
+
+logger = logging.getLogger(__name__)
 
 Progress = bool | Callable | None
 
@@ -60,8 +63,7 @@ def check_samples(samples: foc.SampleCollection, request: RunRequest) -> type:
         check_eval_key(samples, r.eval_key, label_type)
     else:
         check_matching_options(samples, label_type, r.pred_field, r.gt_field, r.use_masks, r.use_boxes)
-    check_labels(samples, r.pred_field, "pred_field")
-    check_labels(samples, r.gt_field, "gt_field")
+    check_labels(samples, {"pred_field": r.pred_field, "gt_field": r.gt_field})
     if r.run_key is not None:
         check_run_key(samples, r.run_key, r.overwrite)
     if len(samples.limit(1)) == 0:
@@ -180,19 +182,36 @@ def _config(
         iscrowd=used.get("iscrowd", r.iscrowd),
         method=source.method,
         positive_label=r.positive_label,
+        dataset=samples._root_dataset.name,
     )
 
 
+def prepare(samples: foc.SampleCollection, request: RunRequest) -> tuple[RunRequest, type]:
+    """The request with its fields chosen and its matching resolved, checked
+    against ``samples``, and the fields' label type."""
+    request = choose_fields(samples, request)
+    label_type = check_samples(samples, request)
+    return resolve(samples, request), label_type
+
+
 def sweep(
-    samples: foc.SampleCollection, request: RunRequest, *, progress: Progress = None
+    samples: foc.SampleCollection,
+    request: RunRequest,
+    *,
+    progress: Progress = None,
+    source: RecordSource | None = None,
+    label_type: type | None = None,
 ) -> OptimalConfidenceResult:
     """The exact curves of ``request`` on ``samples``, with the request's
     objective set but not applied yet (an unattainable target raises only
-    when the best point is read). Nothing is stored."""
-    request = choose_fields(samples, request)
-    label_type = check_samples(samples, request)
-    request = resolve(samples, request)
-    source = open_source(samples, request, label_type, progress)
+    when the best point is read). Nothing is stored. A ``source`` given
+    (records already read, see :func:`compare_models`) is used instead of
+    opening one; with ``label_type``, the request is one :func:`prepare`
+    returned, with that label type, and is not checked again."""
+    if label_type is None:
+        request, label_type = prepare(samples, request)
+    if source is None:
+        source = open_source(samples, request, label_type, progress)
     thresholds, lo, hi = choose_thresholds(source.confidences(), request)
     records = source.records()
     counts = count_at(records, thresholds)
@@ -224,11 +243,16 @@ def choose(result: OptimalConfidenceResult) -> OptimalConfidenceResult:
 @dataclass(frozen=True)
 class Outcome:
     """What :func:`run` gives: the result, and the review band the request
-    asked for (``band``), or why there is none (``band_error``)."""
+    asked for (``band``), or why there is none (``band_error``); from
+    :func:`optimal_confidence.jobs.execute` also the comparison, the file
+    exported and the evaluation stored, when asked for."""
 
     result: OptimalConfidenceResult
     band: ReviewBand | None = None
     band_error: str | None = None
+    comparison: Any = None
+    exported: str | None = None
+    evaluation: str | None = None
 
 
 def band_of(result: OptimalConfidenceResult, request: RunRequest, *, strict: bool) -> Outcome:
@@ -245,10 +269,19 @@ def band_of(result: OptimalConfidenceResult, request: RunRequest, *, strict: boo
         return Outcome(result, band_error=str(e))
 
 
-def store(samples: foc.SampleCollection, request: RunRequest, result: OptimalConfidenceResult) -> None:
-    """Stores the result under the request's run key, if it has one."""
+def store(
+    samples: foc.SampleCollection,
+    request: RunRequest,
+    result: OptimalConfidenceResult,
+    compared_with: list[str] | None = None,
+) -> None:
+    """Stores the result under the request's run key, if it has one (with
+    the run keys of the models it was compared with)."""
     if request.run_key is not None:
-        save_run(samples, request.run_key, result, overwrite=request.overwrite)
+        save_run(
+            samples, request.run_key, result, overwrite=request.overwrite,
+            compared_with=compared_with,
+        )
 
 
 def run(
@@ -258,6 +291,8 @@ def run(
     progress: Progress = None,
     strict_band: bool = True,
     store_result: bool = True,
+    source: RecordSource | None = None,
+    label_type: type | None = None,
 ) -> Outcome:
     """Runs ``request`` on ``samples``: sweep, choose, intervals, the review
     band, then store. Every stage that can refuse the request runs before
@@ -273,12 +308,15 @@ def run(
         store_result (True): whether to store the result now; the command
             line stores it (:func:`store`) after writing its files, so that
             a file it cannot write leaves the dataset untouched
+        source (None), label_type (None): see :func:`sweep`
     """
-    result = choose(sweep(samples, request, progress=progress))
+    result = choose(sweep(samples, request, progress=progress, source=source, label_type=label_type))
     if request.n_bootstrap is not None:
         result = result.with_bootstrap(
             request.n_bootstrap, seed=request.seed, level=request.ci_level
         )
+    for warning in result.warnings:
+        logger.warning(warning)
     outcome = band_of(result, request, strict=strict_band)
     if store_result:
         store(samples, request, result)

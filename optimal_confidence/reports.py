@@ -28,12 +28,15 @@ __all__ = [
     "class_report",
     "class_rows",
     "class_table_markdown",
+    "comparison_markdown",
+    "comparison_report",
     "decimals",
     "format_score",
     "held_out_summary",
     "interval_summary",
     "metrics",
     "output_markdown",
+    "warnings_of",
     "report",
     "run_info",
     "selection_markdown",
@@ -107,7 +110,64 @@ def report(result: "OptimalConfidenceResult", num_rows: int = 5) -> str:
         lines += ["", class_report(result)]
     if result.uncertainty is not None:
         lines += ["", str(interval_summary(result))]
+    if result.warnings:
+        lines += [""] + [f"Warning: {w}" for w in result.warnings]
     return "\n".join(lines)
+
+
+#: a threshold in the lowest share of the confidences is at the floor
+FLOOR_SHARE = 0.01
+#: the objective within this of the best at the lowest confidence (for
+#: costs: this share of the lowest cost) means the curve may go on rising
+FLOOR_TOLERANCE = 0.01
+
+
+def _at_floor(result: "OptimalConfidenceResult", lowest: float) -> str | None:
+    """Why the chosen threshold looks cut off by a confidence floor, or
+    None: it is at or near the lowest confidence, or the objective there is
+    as good as the best, so that lower thresholds, never seen, may be
+    better."""
+    t = result.best_threshold
+    if t <= lowest:
+        return "at the lowest confidence stored"
+    conf = result.records.confidences()
+    if t <= float(np.quantile(conf[np.isfinite(conf)], FLOOR_SHARE)):
+        return "within the lowest 1% of the confidences"
+    if float(np.min(result.thresholds)) > lowest:
+        return None  # the sweep's bounds, not the predictions, stop it
+    tol = FLOOR_TOLERANCE * (abs(result.best_score) if result.objective.minimize else 1.0)
+    lo, _ = result.near_best(tol)
+    if lo <= lowest:
+        return f"close to the lowest confidence, where the {result.objective.label} is within {tol:.3g} of the best"
+    return None
+
+
+def warnings_of(result: "OptimalConfidenceResult") -> list[str]:
+    """What to beware of in a result, in sentences: a threshold at the
+    confidence floor the predictions were saved with, and the order
+    FiftyOne gives confidences of exactly 0."""
+    out = []
+    conf = result.records.confidences()
+    conf = conf[np.isfinite(conf)]
+    where = _at_floor(result, float(conf.min())) if conf.size and result.config.task != "multiclass" else None
+    if where is not None:
+        t, lowest = result.best_threshold, float(conf.min())
+        out.append(
+            f"The chosen threshold {t:.4g} is {where} (the lowest confidence "
+            f"stored is {lowest:.4g}): the predictions were probably saved above a "
+            f"confidence floor, so the curve below {lowest:.4g} is unknown and "
+            f"a lower threshold may be better. Run inference again with a "
+            f"lower confidence threshold (Ultralytics conf=0.001, FiftyOne "
+            f"apply_model(confidence_thresh=None)) and sweep again"
+        )
+    if (conf == 0).any() and ((conf >= -1) & (conf < 0)).any():
+        out.append(
+            "Some predictions have confidence exactly 0 and others lie in "
+            "[-1, 0): FiftyOne orders a confidence of 0 as if it were -1, so "
+            "counts at thresholds <= 0 may differ from filter-and-evaluate. "
+            "Counts at thresholds > 0 are exact"
+        )
+    return out
 
 
 def metrics(result: "OptimalConfidenceResult") -> dict[str, Any]:
@@ -282,6 +342,7 @@ def run_info(result: "OptimalConfidenceResult") -> dict[str, Any]:
         "total": int(result.records.num_preds),
         "coverage": float(result.coverage[i]),
         "ci": _ci_info(result),
+        "warnings": list(result.warnings),
     }
 
 
@@ -320,7 +381,7 @@ def summary_markdown(info: Mapping[str, Any]) -> str:
             f"person), chosen {chosen}  \n"
             f"{fields}, multiclass with escalation, {info['num_samples']} "
             f"samples, {info['num_thresholds']} thresholds ({mode})"
-        )
+        ) + warnings_markdown(info.get("warnings"))
     if info["task"] == "binary":
         setting = f"positive label `{info['positive_label']}`"
     else:
@@ -332,7 +393,12 @@ def summary_markdown(info: Mapping[str, Any]) -> str:
         f"TP {info['tp']}, FP {info['fp']}, FN {info['fn']}  \n"
         f"{fields}, {setting}, {info['num_samples']} samples, "
         f"{info['num_thresholds']} thresholds ({mode})"
-    )
+    ) + warnings_markdown(info.get("warnings"))
+
+
+def warnings_markdown(warnings: Sequence[str] | None) -> str:
+    """Warnings as quoted paragraphs under a summary ("" without any)."""
+    return "".join(f"\n\n> **Warning:** {w}" for w in warnings or [])
 
 
 def _interval(pair: Sequence[float | None] | None, minimize: bool = False) -> str:
@@ -455,6 +521,16 @@ def threshold_text(t: float) -> str:
     return f"{t:.7g}"
 
 
+def point_words(result: "OptimalConfidenceResult", threshold: float | None) -> str:
+    """Which predictions an action takes, in words: those kept at
+    ``threshold``, or at the result's chosen point."""
+    if threshold is not None:
+        return f"the predictions kept at threshold {threshold_text(threshold)}"
+    if result.objective.per_class:
+        return f"the chosen point (each class at its own threshold, {result.objective.label})"
+    return f"the chosen point (threshold {threshold_text(result.best_threshold)}, {result.objective.label})"
+
+
 def output_markdown(out: Mapping[str, Any]) -> str:
     """What the operator's output shows of its returned dict
     (:meth:`~optimal_confidence.result.OptimalConfidenceResult.metrics`
@@ -491,6 +567,67 @@ def output_markdown(out: Mapping[str, Any]) -> str:
         ]
     if out.get("review_band_summary"):
         lines += ["", f"**Review band:** {out['review_band_summary']}"]
+    if out.get("warnings"):
+        lines.append(warnings_markdown(out["warnings"]))
+    if out.get("comparison_markdown"):
+        lines += ["", out["comparison_markdown"]]
+    if out.get("exported"):
+        lines += ["", f"Operating point exported to `{out['exported']}`"]
+    if out.get("evaluation"):
+        lines += ["", f"FiftyOne evaluation at the chosen threshold stored as `{out['evaluation']}`"]
+    return "\n".join(lines)
+
+
+def _at_text(at: Mapping[str, Any] | None, metric: str) -> str:
+    if at is None:
+        return "not reached"
+    return f"{at[metric]:.3f} at t = {threshold_text(at['threshold'])}"
+
+
+def comparison_report(rows: Sequence[Mapping[str, Any]]) -> str:
+    """Models compared (``ModelComparison.operating_points``): each at its
+    own threshold, then all at the reference's precision and recall."""
+    width = max(5, *(len(r["model"]) for r in rows))
+    p, r = rows[0]["at_precision"], rows[0]["at_recall"]
+    lines = [
+        f"  {'model':<{width}} {'threshold':>10} {'precision':>9} {'recall':>7} {'F1':>7} "
+        f"{'TP':>6} {'FP':>6} {'FN':>6}",
+    ]
+    for row in rows:
+        lines.append(
+            f"  {row['model']:<{width}} {threshold_text(row['threshold']):>10} "
+            f"{row['precision']:>9.4f} {row['recall']:>7.4f} {row['f1']:>7.4f} "
+            f"{row['tp']:>6d} {row['fp']:>6d} {row['fn']:>6d}"
+        )
+    if p is not None:
+        lines += ["", f"At precision >= {p['target']:.4f} (the first model's), recall:"]
+        lines += [f"  {row['model']:<{width}} {_at_text(row['at_precision'], 'recall')}" for row in rows]
+    if r is not None:
+        lines += ["", f"At recall >= {r['target']:.4f} (the first model's), precision:"]
+        lines += [f"  {row['model']:<{width}} {_at_text(row['at_recall'], 'precision')}" for row in rows]
+    return "\n".join(lines)
+
+
+def comparison_markdown(rows: Sequence[Mapping[str, Any]]) -> str:
+    """The comparison's table in markdown, for the panel and the operator."""
+    p, r = rows[0]["at_precision"], rows[0]["at_recall"]
+    head = "| model | threshold | precision | recall | F1 | TP | FP | FN |"
+    lines = ["**Models compared**", "", head, "| :-- | --: | --: | --: | --: | --: | --: | --: |"]
+    for row in rows:
+        lines.append(
+            f"| {_md_cell(row['model'])} | {threshold_text(row['threshold'])} | "
+            f"{row['precision']:.3f} | {row['recall']:.3f} | {row['f1']:.3f} | "
+            f"{row['tp']} | {row['fp']} | {row['fn']} |"
+        )
+    if p is not None and r is not None:
+        lines += [
+            "",
+            f"At the first model's precision {p['target']:.3f}, recall: "
+            + "; ".join(f"{row['model']} {_at_text(row['at_precision'], 'recall')}" for row in rows),
+            "",
+            f"At its recall {r['target']:.3f}, precision: "
+            + "; ".join(f"{row['model']} {_at_text(row['at_recall'], 'precision')}" for row in rows),
+        ]
     return "\n".join(lines)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
 from .objectives import Objective
-from .options import BAND_OPTIONS, OPTIONS, check_rules, check_value, option
+from .options import NOT_API_OPTIONS, OPTIONS, check_rules, check_value, option
 
 if TYPE_CHECKING:  # pragma: no cover
     from .result import OptimalConfidenceResult
@@ -134,5 +134,5 @@ class RunRequest(Mapping[str, Any]):
 
     def api_kwargs(self) -> dict[str, Any]:
         """The keywords of ``compute_optimal_confidence`` (all options but
-        the review band's)."""
-        return {k: v for k, v in self._values.items() if k not in BAND_OPTIONS}
+        the review band's and the actions')."""
+        return {k: v for k, v in self._values.items() if k not in NOT_API_OPTIONS}

@@ -352,6 +352,41 @@ class OptimalConfidenceResult(SweepCurves):
 
         return check_on(self, samples)
 
+    def evaluate(
+        self, samples: "foc.SampleCollection", eval_key: str, *,
+        threshold: float | None = None, overwrite: bool = False,
+    ) -> Any:
+        """Runs FiftyOne's ``evaluate_detections`` at the operating point
+        (or at ``threshold``) and stores it as an ordinary evaluation under
+        ``eval_key``; see :func:`optimal_confidence.views.evaluate_at`."""
+        from .views import evaluate_at
+
+        return evaluate_at(self, samples, eval_key, threshold=threshold, overwrite=overwrite)
+
+    # -- deployment -------------------------------------------------------------
+
+    @cached_property
+    def warnings(self) -> list[str]:
+        """What to beware of, in sentences (a threshold at the confidence
+        floor the predictions were saved with, ...); see
+        :func:`optimal_confidence.reports.warnings_of`."""
+        return reports.warnings_of(self)
+
+    def deployment_config(self) -> dict[str, Any]:
+        """The operating point as a plain dict; see
+        :func:`optimal_confidence.deployment.deployment_config`."""
+        from .deployment import deployment_config
+
+        return deployment_config(self)
+
+    def export(self, path: str, format: str | None = None) -> str:
+        """Writes :meth:`deployment_config` as JSON, YAML or for Ultralytics
+        (``format="ultralytics"``); see
+        :func:`optimal_confidence.deployment.export`."""
+        from .deployment import export
+
+        return export(self, path, format)
+
     # -- reports and storage ----------------------------------------------------
 
     def metrics(self) -> dict[str, Any]:

@@ -38,6 +38,7 @@ from .result import OptimalConfidenceResult
 __all__ = [
     "RUN_METHOD",
     "broken_optimal_confidence_runs",
+    "compared_runs",
     "check_run_key",
     "list_optimal_confidence_runs",
     "load_optimal_confidence",
@@ -52,11 +53,23 @@ RUN_METHOD = "optimal_confidence"
 
 def suggest_run_key(samples: foc.SampleCollection, base: str = RUN_METHOD) -> str:
     """The first free run key among ``base``, ``base_2``, ``base_3``, ..."""
-    existing = set(samples.list_runs())
-    if base not in existing:
+    return free_name(set(samples.list_runs()), base)
+
+
+def suggest_eval_key(samples: foc.SampleCollection, base: str) -> str:
+    """The first key among ``base``, ``base_2``, ... that is neither an
+    evaluation, a run nor a field of the dataset."""
+    ds = samples._dataset
+    taken = set(ds.list_evaluations()) | set(ds.list_runs()) | set(ds.get_field_schema())
+    return free_name(taken, base)
+
+
+def free_name(taken: set[str], base: str) -> str:
+    """``base``, or ``base_2``, ``base_3``, ... the first not in ``taken``."""
+    if base not in taken:
         return base
     i = 2
-    while f"{base}_{i}" in existing:
+    while f"{base}_{i}" in taken:
         i += 1
     return f"{base}_{i}"
 
@@ -174,13 +187,16 @@ _REPLACED = "__oc_replaced_"
 _INTERNAL = re.compile(r"^(?P<key>\w+?)(?P<kind>__oc_pending_|__oc_replaced_)[0-9a-f]{8}$")
 
 
-def _store_complete(samples: foc.SampleCollection, key: str, result: OptimalConfidenceResult) -> None:
+def _store_complete(
+    samples: foc.SampleCollection, key: str, result: OptimalConfidenceResult, **extra: Any
+) -> None:
     config = samples.init_run(
         method=RUN_METHOD,
         **{f"sweep_{k}": v for k, v in result.config.to_dict().items()},
         best_threshold=result.best_threshold,
         best_f1=result.best_f1,
         objective=result.objective.label,
+        **extra,
     )
     samples.register_run(key, config, overwrite=False)
     try:
@@ -199,11 +215,13 @@ def save_run(
     result: OptimalConfidenceResult,
     *,
     overwrite: bool,
+    compared_with: list[str] | None = None,
 ) -> None:
     """Stores ``result`` as run ``run_key`` of the dataset of ``samples``
     (whose view the run remembers): complete under a pending key first,
     then renamed into place; an existing run (``overwrite``) is set aside
-    until the new one is in place.
+    until the new one is in place. ``compared_with`` records the run keys
+    of a comparison the result belongs to (:func:`compared_runs`).
 
     Raises:
         OptionError: if the dataset already has the run and not
@@ -212,7 +230,8 @@ def save_run(
     with claimed(samples, run_key, overwrite):
         token = uuid.uuid4().hex[:8]
         pending = f"{run_key}{_PENDING}{token}"
-        _store_complete(samples, pending, result)
+        extra = {"compared_with": list(compared_with)} if compared_with else {}
+        _store_complete(samples, pending, result, **extra)
         replaced = None
         if run_key in samples.list_runs():
             replaced = f"{run_key}{_REPLACED}{token}"
@@ -283,6 +302,15 @@ def repair_optimal_confidence_runs(samples: foc.SampleCollection) -> dict[str, s
             dataset.delete_run(key)
             done[key] = "deleted"
     return done
+
+
+def compared_runs(samples: foc.SampleCollection, run_key: str) -> list[str]:
+    """The run keys of the comparison run ``run_key`` belongs to (itself
+    included, in the models' order), or ``[]``."""
+    config = samples.get_run_info(run_key).config
+    keys = list(getattr(config, "compared_with", None) or [])
+    listed = set(list_optimal_confidence_runs(samples))
+    return [k for k in keys if k in listed]
 
 
 def list_optimal_confidence_runs(samples: foc.SampleCollection) -> list[str]:

@@ -20,7 +20,7 @@ import fiftyone as fo
 import fiftyone.core.collections as foc
 
 from .classification import records_from_classifications
-from .fast_matching import UnsupportedMatchingError, records_fast
+from .fast_matching import UnsupportedMatchingError, records_fast, records_fast_many
 from .fields import check_boxes, scored_fields_hint
 from .matching import read_label_values, records_from_eval_key, records_from_evaluation
 from .options import OptionError
@@ -29,7 +29,7 @@ from .sweep import MatchRecords
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["RecordSource", "open_source"]
+__all__ = ["RecordSource", "open_source", "shared_fast_sources"]
 
 
 class RecordSource:
@@ -100,7 +100,6 @@ class _Evaluation(_Read):
 
     def records(self) -> MatchRecords:
         r = self.request
-        warn_zero_confidence_order(self.preds.confidences)
         return records_from_evaluation(
             self.samples, r.pred_field, r.gt_field, preds=self.preds, gts=self.gts,
             iou=r.iou, classwise=r.classwise, use_masks=r.use_masks,
@@ -171,9 +170,36 @@ def open_source(
                 ) from None
         else:
             check_detections(records.pred_conf, records.num_gts, r, samples)
-            warn_zero_confidence_order(records.pred_conf)
             return _Ready(records, "fast")
     return _Evaluation(samples, r, progress)
+
+
+def shared_fast_sources(
+    samples: foc.SampleCollection, requests: list[RunRequest], label_type: type, progress: Any = None
+) -> list[RecordSource] | None:
+    """Sources for several prediction fields against one ground truth from
+    one read of the samples (the fast matcher reads the ground truth once
+    for all of them), or None when a request is not for the fast matcher
+    (then each opens its own source). Each field's records equal those of
+    its own :func:`open_source`."""
+    r = requests[0]
+    same = {(q.gt_field, q.iou, q.classwise, q.iscrowd, q.use_masks, q.use_boxes) for q in requests}
+    if (
+        not issubclass(label_type, fo.Detections) or len(same) > 1
+        or any(q.eval_key is not None or q.engine == "fiftyone" for q in requests)
+    ):
+        return None
+    try:
+        many = records_fast_many(
+            samples, [q.pred_field for q in requests], r.gt_field, iou=r.iou,
+            classwise=r.classwise, iscrowd=r.iscrowd, use_masks=r.use_masks,
+            use_boxes=r.use_boxes, progress=batch_progress(progress),
+        )
+    except UnsupportedMatchingError:
+        return None
+    for q, records in zip(requests, many):
+        check_detections(records.pred_conf, records.num_gts, q, samples)
+    return [_Ready(records, "fast") for records in many]
 
 
 # ---------------------------------------------------------------------------
@@ -237,20 +263,6 @@ def check_classifications(
                 f"positive_label '{positive}' is not a label of "
                 f"'{gt_field}' or '{pred_field}'; labels are {sorted(labels)}",
             )
-
-
-def warn_zero_confidence_order(conf: np.ndarray) -> None:
-    # FiftyOne's matcher sorts by `confidence or -1`, so a confidence of
-    # exactly 0 is visited as if it were -1. With confidences in [-1, 0) too,
-    # filter-and-evaluate at thresholds <= 0 is then not a prefix of one
-    # pass, and no single pass can match it there.
-    if (conf == 0).any() and ((conf >= -1) & (conf < 0)).any():
-        logger.warning(
-            "Some predictions have confidence exactly 0 and others lie in "
-            "[-1, 0): FiftyOne orders a confidence of 0 as if it were -1, so "
-            "counts at thresholds <= 0 may differ from filter-and-evaluate. "
-            "Counts at thresholds > 0 are exact"
-        )
 
 
 # ---------------------------------------------------------------------------

@@ -6,7 +6,7 @@ Views filter labels and never change them.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import fiftyone.core.collections as foc
 from fiftyone import ViewField as F
@@ -17,7 +17,7 @@ from .options import check_number
 if TYPE_CHECKING:  # pragma: no cover
     from .result import OptimalConfidenceResult
 
-__all__ = ["kept_view", "review_view"]
+__all__ = ["evaluate_at", "kept_view", "review_view"]
 
 
 def _check_samples(result: "OptimalConfidenceResult", samples: foc.SampleCollection) -> None:
@@ -123,3 +123,71 @@ def review_view(
     return samples.filter_labels(
         c.pred_field, (score >= t_low) & (score < t_high), only_matches=True
     )
+
+
+def evaluate_at(
+    result: "OptimalConfidenceResult",
+    samples: foc.SampleCollection,
+    eval_key: str,
+    *,
+    threshold: float | None = None,
+    overwrite: bool = False,
+) -> Any:
+    """Runs FiftyOne's ``evaluate_detections`` on the predictions the
+    result deploys (:func:`kept_view` of ``samples``: the best threshold, or
+    each class at its own; or those at ``threshold``) with the result's ``iou``, ``classwise`` and
+    crowd attribute, and stores it as an ordinary FiftyOne evaluation, so
+    that FiftyOne's Model Evaluation panel shows its confusion matrix,
+    per-class metrics and samples at the deployed threshold. Its TP, FP and
+    FN sums equal :meth:`~OptimalConfidenceResult.operating_counts`.
+
+    The evaluation writes its fields (``<eval_key>``, ``<eval_key>_id``,
+    ``<eval_key>_iou``, ``<eval_key>_tp``, ...) like any evaluation; the
+    predictions below the threshold get none.
+
+    Args:
+        result: an :class:`~optimal_confidence.result.OptimalConfidenceResult`
+            of detections
+        samples: the dataset or view, usually the one the result was
+            computed on
+        eval_key: the evaluation key
+        threshold (None): evaluate the predictions kept at this threshold
+            instead (sums equal ``result.counts_at(threshold)``)
+        overwrite (False): whether to replace an existing evaluation
+            ``eval_key``; without it, an existing key is refused and nothing
+            changes
+
+    Returns:
+        FiftyOne's ``DetectionResults``
+
+    Raises:
+        ValueError: for a classification result, an invalid or existing
+            key (without ``overwrite``)
+    """
+    c = result.config
+    if c.task != "detection":
+        raise ValueError(
+            "evaluate() runs evaluate_detections: it is for detection results; "
+            "for a classifier, use samples.evaluate_classifications on result.view(samples)"
+        )
+    if not isinstance(eval_key, str) or not eval_key.isidentifier():
+        raise ValueError(f"eval_key must be a valid identifier, e.g. 'deployed'; got {eval_key!r}")
+    _check_samples(result, samples)
+    if threshold is not None:  # checked before an evaluation is replaced
+        threshold = check_number("threshold", threshold)
+    if eval_key in samples.list_evaluations():
+        if not overwrite:
+            raise ValueError(
+                f"Dataset '{samples._dataset.name}' already has an evaluation "
+                f"'{eval_key}'; choose another key or pass overwrite=True"
+            )
+        samples._dataset.delete_evaluation(eval_key)
+    kwargs: dict[str, Any] = dict(
+        gt_field=c.gt_field, eval_key=eval_key, iou=c.iou, classwise=c.classwise,
+        iscrowd=c.iscrowd,
+    )
+    if c.use_masks:
+        kwargs["use_masks"] = True
+    if c.use_boxes:
+        kwargs["use_boxes"] = True
+    return kept_view(result, samples, threshold).evaluate_detections(c.pred_field, **kwargs)

@@ -494,3 +494,52 @@ def test_one_panel_threshold_box_objective_switch_in_the_app(browser_dataset, ap
         assert plots.first.bounding_box()["width"] > 0.85 * box["width"]
         _shot(page, "10-panel-1920.png")
         assert _clipped(page, box) == []
+
+
+def test_panel_overlays_compared_models_and_evaluates_in_the_app(browser_dataset, app_url, tmp_path):
+    """A comparison of two models stored from Python: the panel overlays
+    them with their table, and "Evaluate at the chosen point" stores an
+    evaluation FiftyOne loads, whose sums are the panel's counts."""
+    from optimal_confidence import compare_models
+
+    ds = browser_dataset
+    cmp = compare_models(ds, ["predictions", "baseline"], run_key="browser_cmp", overwrite=True)
+    shown = cmp.results["baseline"]  # stored last: the newest run
+    ds.reload()
+    evals = set(ds.list_evaluations())
+    try:
+        with _app_page(app_url, ds, str(tmp_path / "profile"), 1400) as (page, before):
+            page.locator("[data-cy='new-panel-btn']").first.click()
+            page.get_by_text("Confidence curves", exact=True).first.click()
+            page.get_by_text("Models compared").first.wait_for()
+            plots = page.locator(".js-plotly-plot")
+            _wait_until(lambda: plots.count() == 4, 60, "the panel's plots and the two overlays")
+            # each overlay draws both models' lines
+            names = page.evaluate(
+                "() => document.querySelectorAll('.js-plotly-plot')[2].data"
+                ".filter(t => t.mode === 'lines').map(t => t.name)"
+            )
+            assert names == ["predictions", "baseline"]
+            page.get_by_text("Models compared").first.scroll_into_view_if_needed()
+            page.wait_for_timeout(1_000)
+            _shot(page, "11-panel-compared.png")
+
+            page.get_by_role("button", name="Evaluate at the chosen point").click()
+            page.get_by_text(re.compile(r"Stored FiftyOne's evaluation")).first.wait_for()
+            ds.reload()
+            (key,) = set(ds.list_evaluations()) - evals
+            assert key == "browser_cmp_baseline_eval"
+            counts = tuple(int(ds.sum(f"{key}_{k}")) for k in ("tp", "fp", "fn"))
+            assert counts == (shown.best_tp, shown.best_fp, shown.best_fn)
+            said = page.get_by_text(re.compile(rf"TP {counts[0]}, FP {counts[1]}, FN {counts[2]}")).first
+            said.wait_for()
+            said.scroll_into_view_if_needed()
+            assert ds.load_evaluation_results(key).report()
+            _shot(page, "12-panel-evaluated.png")
+    finally:
+        ds.reload()
+        for key in set(ds.list_evaluations()) - evals:
+            ds.delete_evaluation(key)
+        for key in ("browser_cmp_predictions", "browser_cmp_baseline"):
+            if key in ds.list_runs():
+                ds.delete_run(key)

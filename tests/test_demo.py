@@ -27,12 +27,14 @@ def test_make_demo_dataset(tmp_path):
     try:
         ds = make_demo_dataset(names[0], num_samples=30, seed=3, images_dir=images_dir)
         assert len(ds) == 30
-        assert ds.info["demo"] == {"seed": 3, "num_samples": 30, "version": 2}
+        assert ds.info["demo"] == {"seed": 3, "num_samples": 30, "version": 3}
         assert ds.count_sample_tags() == {"train": 23, "val": 7}
         assert ds.match_tags("val").values("filepath")[0].endswith("-00003.png")
         schema = ds.get_field_schema()
-        for field in ("ground_truth", "predictions"):
+        for field in ("ground_truth", "predictions", "baseline"):
             assert schema[field].document_type is fo.Detections
+        # the baseline is a second model, not a copy of the first
+        assert ds.values("baseline") != ds.values("predictions")
 
         confs = ds.values("predictions.detections.confidence", unwind=True)
         assert confs and all(0.01 <= c <= 0.99 for c in confs)

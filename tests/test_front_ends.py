@@ -12,7 +12,7 @@ import fiftyone.operators as foo
 
 from optimal_confidence import compute_optimal_confidence
 from optimal_confidence.cli import main
-from optimal_confidence.options import BAND_OPTIONS, OPTIONS
+from optimal_confidence.options import NOT_API_OPTIONS, OPTIONS
 
 from helpers import make_random_dataset, snapshot
 from test_operator import URI, _form
@@ -43,8 +43,9 @@ def test_a_bad_value_gets_the_same_message_everywhere(ds, capsys, o, bad):
     before = snapshot(ds)
 
     # the API (the review band's options belong to result.review_band, whose
-    # keywords are named differently: the request is their API here)
-    if o.name not in BAND_OPTIONS:
+    # keywords are named differently, and the actions' to compare_models,
+    # result.evaluate and result.export: the request is their API here)
+    if o.name not in NOT_API_OPTIONS:
         message = _api_message(ds, values)
     else:
         from optimal_confidence.request import RunRequest

@@ -120,6 +120,7 @@ def test_execute_operator_returns_numbers_and_stores_the_run(op_dataset):
         expected = compute_optimal_confidence(op_dataset, "predictions", iou=0.6)
         summary = result.pop("summary")
         assert result.pop("summary_markdown") == f"```\n{summary}\n```"
+        assert result.pop("warnings", []) == expected.warnings
         assert result == {**expected.metrics(), "run_key": "from_operator"}
         assert f"Best threshold {expected.best_threshold:.3f}" in summary
         assert type(result["tp"]) is int and type(result["best_f1"]) is float
@@ -303,3 +304,40 @@ def test_classification_fields_in_the_form_and_the_run():
         assert (out["tp"], out["fp"], out["fn"]) == (expected.best_tp, expected.best_fp, expected.best_fn)
     finally:
         ds.delete()
+
+
+def test_execute_compares_evaluates_and_exports(op_dataset, tmp_path):
+    """The deployment fold: other models compared, FiftyOne's evaluation at
+    the chosen point, the operating point written to a file."""
+    import json
+
+    from optimal_confidence import compare_models
+
+    # the form offers the other label fields of the same type to compare
+    props = _form(op_dataset, dict(pred_field="predictions", show_deployment=True))
+    assert "compare_with" in props and "evaluate_key" in props and "export_path" in props
+    path = tmp_path / "point.json"
+    params = dict(
+        pred_field="predictions", compare_with=["logits"], run_key="op_cmp",
+        show_deployment=True, evaluate_key="op_eval", export_path=str(path),
+    )
+    try:
+        out = foo.execute_operator(URI, ctx=dict(view=op_dataset.view(), params=params)).result
+        cmp = compare_models(op_dataset, ["predictions", "logits"], progress=False)
+        assert [r["model"] for r in out["comparison"]] == ["predictions", "logits"]
+        for row in out["comparison"]:
+            assert row["threshold"] == cmp.results[row["model"]].best_threshold
+        assert "| logits |" in out["comparison_markdown"]
+        assert sorted(k for k in op_dataset.list_runs() if k.startswith("op_cmp")) == [
+            "op_cmp_logits", "op_cmp_predictions",
+        ]
+        assert out["exported"] == str(path)
+        assert json.loads(path.read_text())["threshold"] == out["best_threshold"]
+        assert out["evaluation"] == "op_eval"
+        assert int(op_dataset.sum("op_eval_tp")) == out["tp"] == cmp.results["predictions"].best_tp
+    finally:
+        for key in ("op_cmp_logits", "op_cmp_predictions"):
+            if key in op_dataset.list_runs():
+                op_dataset.delete_run(key)
+        if "op_eval" in op_dataset.list_evaluations():
+            op_dataset.delete_evaluation("op_eval")

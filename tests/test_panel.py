@@ -717,3 +717,78 @@ def test_the_selection_comes_back_after_a_reload(panel_dataset):
         for r in other.executor._requests
         if r.operator_uri == "patch_panel_state" and "selected" in r.params["state"]
     )
+
+
+def test_a_compared_run_overlays_the_other_models(panel_dataset):
+    from optimal_confidence import compare_models
+
+    cmp = compare_models(panel_dataset, ["predictions", "logits"], run_key="cmp", progress=False)
+    panel = AppPanel(panel_dataset)
+    panel.event("on_show_run", run_key="cmp_logits")
+    found = panel.state["comparison"]
+    assert found["runs"] == ["cmp_predictions", "cmp_logits"]
+    # one line and one chosen star per model on each overlay
+    lines = [t for t in panel.data["compare"]["threshold"] if t["mode"] == "lines"]
+    assert [t["name"] for t in lines] == ["predictions", "logits"]
+    for field, line in zip(["predictions", "logits"], lines):
+        r = cmp.results[field]
+        assert line["y"][-1] == pytest.approx(float(r.f1[-1]))
+    stars = [t for t in panel.data["compare"]["pr"] if t["mode"] == "markers"]
+    assert [s["y"][0] for s in stars] == pytest.approx([cmp.results[f].best_precision for f in ["predictions", "logits"]])
+    assert panel.prop("compare.threshold")["view"]["name"] == "PlotlyView"
+    text = panel.prop("comparison_text")["view"]
+    assert "| logits |" in panel.state["comparison"]["markdown"] and text
+    # a run compared with none shows no overlay
+    compute_optimal_confidence(panel_dataset, "predictions", run_key="alone", progress=False)
+    panel.event("on_change_run", value="alone")
+    assert panel.state["comparison"] is None
+    assert "compare" not in panel.output["type"]["properties"]
+
+
+def test_evaluate_at_the_threshold_stores_an_evaluation_never_over_another(panel_dataset):
+    result = compute_optimal_confidence(panel_dataset, "predictions", run_key="r", progress=False)
+    panel = AppPanel(panel_dataset)
+    panel.event("on_load")
+    assert panel.prop("deploy_actions.evaluate")["view"]["label"] == "Evaluate at the chosen point"
+    before = snapshot(panel_dataset)
+    panel.event("on_click_evaluate")
+    assert panel_dataset.list_evaluations() == ["r_eval"]
+    tp, fp, fn = (int(panel_dataset.sum(f"r_eval_{k}")) for k in ("tp", "fp", "fn"))
+    assert (tp, fp, fn) == (result.best_tp, result.best_fp, result.best_fn)
+    assert f"TP {tp}, FP {fp}, FN {fn}" in panel.state["message"]
+    assert panel.state["message_at"] == "deploy"
+    # at a selected threshold, under a new key; the first one is kept
+    t = 0.25
+    panel.event("on_change_threshold", path="threshold_input", value=t)
+    assert panel.prop("deploy_actions.evaluate")["view"]["label"] == "Evaluate at the selected threshold"
+    panel.event("on_click_evaluate")
+    assert sorted(panel_dataset.list_evaluations()) == ["r_eval", "r_eval_2"]
+    counts = tuple(int(panel_dataset.sum(f"r_eval_2_{k}")) for k in ("tp", "fp", "fn"))
+    assert counts == result.counts_at(t) == oracle_counts(panel_dataset, "predictions", "ground_truth", t)
+    assert panel_dataset.load_evaluation_results("r_eval_2").report()
+    for key in ("r_eval", "r_eval_2"):
+        panel_dataset.delete_evaluation(key)
+    # labels as they were (an evaluation writes its samples, so they have
+    # a new last_modified_at; its fields are gone with it)
+    after = snapshot(panel_dataset)
+    for s in (after, before):
+        s["labels"].pop("last_modified_at")
+    assert after == before
+
+
+def test_export_writes_a_new_file_and_shows_the_config(panel_dataset, tmp_path, monkeypatch):
+    import json
+
+    monkeypatch.setattr(fo.config, "default_dataset_dir", str(tmp_path))
+    result = compute_optimal_confidence(panel_dataset, "predictions", run_key="r", progress=False)
+    panel = AppPanel(panel_dataset)
+    panel.event("on_load")
+    panel.event("on_click_export")
+    folder = tmp_path / "optimal_confidence" / panel_dataset.name
+    assert [p.name for p in folder.iterdir()] == ["r.json"]
+    config = json.loads((folder / "r.json").read_text())
+    assert config["threshold"] == result.best_threshold and config["run_key"] == "r"
+    assert str(folder / "r.json") in panel.state["message"]
+    assert '"threshold": ' in panel.state["message"]
+    panel.event("on_click_export")  # never over the file written before
+    assert sorted(p.name for p in folder.iterdir()) == ["r.json", "r_2.json"]

@@ -18,7 +18,7 @@ import fiftyone as fo
 import fiftyone.operators.types as types
 from fiftyone import ViewField as F
 
-from ..fields import default_fields, is_frames, label_fields, scored_fields_hint, task_of
+from ..fields import default_fields, has_confidences, is_frames, label_fields, scored_fields_hint, task_of
 from ..options import GROUPS, OFF, ON, OPTIONS, Option, OptionError, option, problems
 from ..request import RunRequest
 from ..runs import check_run_key, suggest_run_key
@@ -33,7 +33,7 @@ __all__ = [
 ]
 
 #: option kinds whose form value "" means None (an empty dropdown choice)
-_EMPTY_IS_NONE = ("str", "eval_key", "run_key", "choice")
+_EMPTY_IS_NONE = ("str", "eval_key", "run_key", "choice", "new_key", "fields")
 
 #: the groups with a header, and what it says under the title
 _HEADERS = {
@@ -66,6 +66,12 @@ _FOLDS = (
         "ones in between to a person",
         ("review_precision", "max_lost", "review_cost"),
     ),
+    (
+        "show_deployment", "Evaluate and export the operating point",
+        "Store FiftyOne's evaluation at the chosen threshold, write the "
+        "threshold(s) to a file for deployment",
+        ("evaluate_key", "export_path", "export_format"),
+    ),
 )
 _FOLD_OF = {name: fold for fold in _FOLDS for name in fold[3]}
 
@@ -80,7 +86,7 @@ def form_values(params: Mapping[str, Any], task: str | None) -> dict[str, Any]:
             values[o.name] = o.default
             continue
         value = params.get(o.name, o.initial)
-        if value == "" and o.kind in _EMPTY_IS_NONE:
+        if value in ("", []) and o.kind in _EMPTY_IS_NONE:
             value = None
         values[o.name] = value
     return values
@@ -202,7 +208,28 @@ def _add_input(inputs: Any, o: Option, ctx: Any, target: Any, fields: Mapping[st
         return _dropdown(inputs, o.name, choices, default="", required=False, **common)
     if o.kind == "run_key":
         return inputs.str(o.name, default=suggest_run_key(ctx.dataset), **common)
+    if o.kind == "fields":
+        return _other_models(inputs, o, target, fields, common)
     return inputs.str(o.name, default=o.default, **common)
+
+
+def _other_models(inputs: Any, o: Option, target: Any, fields: Mapping[str, str], common: dict) -> Any:
+    """A multi-select of the other scored fields of the ground truth's type
+    and level, or None when there are none."""
+    all_fields = label_fields(target)
+    gt, pred = fields["gt_field"], fields["pred_field"]
+    kind = all_fields.get(gt)
+    others = [
+        f for f, t in all_fields.items()
+        if t is kind and f not in (gt, pred) and is_frames(f) == is_frames(gt)
+        and has_confidences(target, f)
+    ]
+    if not others:
+        return None
+    view = types.AutocompleteView(allow_user_input=False, allow_duplicates=False)
+    for f in others:
+        view.add_choice(f, label=f)
+    return inputs.list(o.name, types.String(), view=view, **common)
 
 
 def _reusable_evaluations(dataset: Any, pred_field: str, gt_field: str) -> list[str]:

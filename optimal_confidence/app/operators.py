@@ -14,8 +14,9 @@ import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
 from ..options import option
-from ..pipeline import Outcome, run
-from ..reports import output_markdown
+from ..jobs import execute
+from ..pipeline import Outcome
+from ..reports import comparison_markdown, output_markdown
 from ..result import OptimalConfidenceResult
 from ..runs import load_optimal_confidence
 from .form import build_form, check_applies, request_from_params, task_of_params, with_default_fields
@@ -38,6 +39,16 @@ def operator_output(outcome: Outcome) -> dict[str, Any]:
         out["review_band_summary"] = outcome.band.summary()
     elif outcome.band_error is not None:
         out["review_band_summary"] = f"No review band: {outcome.band_error}"
+    if result.warnings:
+        out["warnings"] = list(result.warnings)
+    if outcome.comparison is not None:
+        rows = outcome.comparison.operating_points()
+        out["comparison"] = rows
+        out["comparison_markdown"] = comparison_markdown(rows)
+    if outcome.exported:
+        out["exported"] = outcome.exported
+    if outcome.evaluation:
+        out["evaluation"] = outcome.evaluation
     return out
 
 
@@ -190,7 +201,7 @@ class OptimalConfidence(foo.Operator):
                 label=f"Matching predictions: {pb.iteration}/{pb.total} samples",
             )
 
-        outcome = run(
+        outcome = execute(
             target, request, progress=fou.report_progress(_progress, dt=1.0),
             strict_band=False,
         )

@@ -20,6 +20,7 @@ from ..runs import (
 )
 from ..views import review_view
 from . import panel_actions as actions
+from . import panel_deploy as deploy
 from . import panel_layout as layout
 from .panel_state import (
     ALL,
@@ -54,7 +55,10 @@ class ConfidenceCurves(foo.Panel):
     ``operating`` (the totals of the per-class thresholds), ``band_inputs``
     (``precision``, ``max_lost``, ``review_cost``), ``band`` (the band
     found, with its ``summary``) or ``band_error``, ``layouts`` (plot
-    layouts), ``selected`` (the counts at the threshold last clicked),
+    layouts), ``comparison`` (the runs compared with this one, their table
+    and plot layouts; data ``compare.threshold`` and
+    ``compare.pr``), ``evaluations`` (the evaluation last stored),
+    ``selected`` (the counts at the threshold last clicked),
     ``message`` and ``message_at`` (where it shows). Data: ``plots.threshold``
     and ``plots.pr`` (the traces, from
     :func:`optimal_confidence.plots.plotly_figures`). Opening the panel with
@@ -268,6 +272,19 @@ class ConfidenceCurves(foo.Panel):
             {"selected": None, **actions.message(reports.review_message(band), at="band")}
         )
 
+    def on_click_evaluate(self, ctx: Any) -> None:
+        """FiftyOne's evaluation at the selected threshold (else the chosen
+        point), stored under a new key."""
+        current = actions.current(ctx)
+        if current is not None:
+            deploy.evaluate(ctx, *current)
+
+    def on_click_export(self, ctx: Any) -> None:
+        """The chosen operating point, written as JSON and shown."""
+        current = actions.current(ctx)
+        if current is not None:
+            deploy.export(ctx, *current)
+
     def on_click_repair(self, ctx: Any) -> None:
         """Deletes the results that cannot be loaded (and restores the old
         run of an overwrite that was interrupted)."""
@@ -315,17 +332,20 @@ class ConfidenceCurves(foo.Panel):
             "apply_objective": self.on_click_apply_objective,
             "stored_objective": self.on_click_stored_objective,
             "store_choice": self.on_click_store_choice,
+            "evaluate": self.on_click_evaluate, "export": self.on_click_export,
         }
         layout.controls(panel, state, handlers)
         layout.broken(panel, state, self.on_click_repair)
         layout.summary(panel, state, handlers)
         layout.objective_switch(panel, state, handlers)
         layout.plots(panel, state, self.on_click_curve)
+        layout.comparison(panel, state)
         info = state.get("info")
         if info and state.get("class_table"):
             layout.per_class(panel, state, handlers)
         if info:
             layout.band(panel, state, handlers)
+            layout.deploy(panel, state, handlers)
         # stretched: the column (and the plots in it) as wide as the panel
         return types.Property(
             panel, view=types.GridView(orientation="vertical", gap=2, padding=2, align_x="stretch")

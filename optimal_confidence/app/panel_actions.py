@@ -7,10 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 from .. import reports
+from ..compare import ModelComparison
 from ..objectives import Objective
-from ..plots import operating_point, plotly_figures
+from ..plots import comparison_figures, operating_point, plotly_figures
 from ..result import OptimalConfidenceResult
-from ..runs import broken_optimal_confidence_runs, list_optimal_confidence_runs
+from ..runs import broken_optimal_confidence_runs, compared_runs, list_optimal_confidence_runs
 from . import panel_layout as layout
 from .panel_state import (
     ALL,
@@ -31,6 +32,7 @@ __all__ = [
     "select",
     "selected_threshold",
     "send_curves",
+    "show_comparison",
     "show_result",
     "show_run",
 ]
@@ -94,12 +96,41 @@ def show_run(ctx: Any, run_key: str | None, *, runs: list[str] | None = None) ->
              "operating": None, "layouts": {}}
         )
         ctx.panel.data.set({"plots.threshold": [], "plots.pr": []})
+        show_comparison(ctx, None)
         return
     result = load_result(ctx.dataset, run_key)
     update["objective_inputs"] = objective_inputs(result.objective)
     # the chosen objective and the band belong to the run shown before
     ctx.panel.state.set({"choice": None, "band": None})
     show_result(ctx, result, update)
+    show_comparison(ctx, run_key)
+
+
+def show_comparison(ctx: Any, run_key: str | None) -> None:
+    """The models run ``run_key`` was compared with (itself included),
+    overlaid, and their table; nothing for a run compared with none."""
+    keys = compared_runs(ctx.dataset, run_key) if run_key else []
+    if len(keys) < 2:
+        ctx.panel.state.set("comparison", None)
+        ctx.panel.data.set({"compare.threshold": [], "compare.pr": []})
+        return
+    results = {}
+    for k in keys:
+        result = load_result(ctx.dataset, k)
+        results[result.config.pred_field] = result
+    figs = comparison_figures(results, width=None, height=layout.PLOT_HEIGHT)
+    ctx.panel.data.set(
+        {"compare.threshold": figs["threshold"]["data"], "compare.pr": figs["pr"]["data"]}
+    )
+    rows = ModelComparison(results).operating_points()
+    ctx.panel.state.set(
+        "comparison",
+        jsonable({
+            "runs": keys,
+            "markdown": reports.comparison_markdown(rows),
+            "layouts": {k: fig["layout"] for k, fig in figs.items()},
+        }),
+    )
 
 
 def show_result(ctx: Any, result: OptimalConfidenceResult, update: dict, *, keep_selection: bool = False) -> None:

@@ -220,3 +220,43 @@ def band(panel: Any, state: Mapping[str, Any], handlers: Mapping[str, Any]) -> N
         )
     if state.get("message") and state.get("message_at") == "band":
         panel.md(state.get("message"), name="band_message")
+
+
+def comparison(panel: Any, state: Mapping[str, Any]) -> None:
+    """The models the run was compared with: their table and their curves
+    overlaid (nothing for a run compared with none)."""
+    found = state.get("comparison")
+    if not found:
+        return
+    panel.md(found["markdown"], name="comparison_text")
+    # the data of plot "threshold" in stack "compare" is "compare.threshold"
+    stack = panel.v_stack("compare", gap=1, align_x="stretch")
+    for name in ("threshold", "pr"):
+        stack.plot(
+            name,
+            layout=(found.get("layouts") or {}).get(name, {}),
+            config=PLOT_CONFIG,
+            width="100%",
+            height=f"{PLOT_HEIGHT}px",
+        )
+
+
+def deploy(panel: Any, state: Mapping[str, Any], handlers: Mapping[str, Any]) -> None:
+    """FiftyOne's evaluation at the threshold, and the export of the
+    operating point for deployment."""
+    info = state.get("info")
+    selected = state.get("selected")
+    where = "the selected threshold" if selected else "the chosen point"
+    panel.md("**Deploy**", name="deploy_header")
+    row = panel.h_stack("deploy_actions", gap=2, align_x="left")
+    if info["task"] == "detection":
+        row.btn(
+            "evaluate", label=f"Evaluate at {where}", icon="fact_check",
+            variant="outlined", on_click=handlers["evaluate"],
+        )
+    row.btn(
+        "export", label="Export the chosen point", icon="file_download",
+        variant="outlined", on_click=handlers["export"],
+    )
+    if state.get("message") and state.get("message_at") == "deploy":
+        panel.md(state.get("message"), name="deploy_message")

@@ -29,7 +29,7 @@ BAND_DEFAULTS = {"precision": 0.9, "max_lost": 0.05, "review_cost": None}
 #: a few recently loaded results, keyed by dataset, run key and timestamp,
 #: so that clicks do not read the stored result again
 _CACHE: dict[tuple, OptimalConfidenceResult] = {}
-_CACHE_SIZE = 4
+_CACHE_SIZE = 8  # a run and the models it was compared with
 
 
 def load_result(dataset: Any, run_key: str) -> OptimalConfidenceResult:

@@ -30,19 +30,21 @@ from .data import (
     operating_point,
     threshold_id,
 )
-from .figure import plot_curves
-from .traces import plotly_figures
+from .figure import plot_comparison, plot_curves
+from .traces import comparison_figures, plotly_figures
 
 __all__ = [
     "COLORS",
     "OPERATING_POINT_ID",
     "CurveData",
+    "comparison_figures",
     "Marks",
     "curve_data",
     "format_score",
     "marks",
     "metric_names",
     "operating_point",
+    "plot_comparison",
     "plot_curves",
     "plotly_figures",
     "threshold_id",

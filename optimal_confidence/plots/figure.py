@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..result import OptimalConfidenceResult
     from ..review import ReviewBand
 
-__all__ = ["plot_curves"]
+__all__ = ["MODEL_COLORS", "plot_comparison", "plot_curves"]
 
 
 @functools.cache
@@ -185,4 +185,46 @@ def plot_curves(
         title = m.fields
     if title:
         fig.suptitle(title, fontsize=11)
+    return fig
+
+
+#: one colour per model of a comparison
+MODEL_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
+
+
+def plot_comparison(comparison: Any, *, figsize: tuple[float, float] = (11.0, 4.2)) -> "Figure":
+    """Draws each model's F1 (accuracy for multiclass classifiers) against
+    the threshold and its precision-recall curve, overlaid, one colour per
+    model, each model's chosen point starred.
+
+    Args:
+        comparison: a :class:`~optimal_confidence.compare.ModelComparison`
+        figsize ((11.0, 4.2)): the figure's size, in inches
+
+    Returns:
+        the ``matplotlib.figure.Figure``
+    """
+    fig = _figure_class()(figsize=figsize, layout="constrained")
+    ax_t, ax_pr = fig.subplots(1, 2)
+    for k, (field, result) in enumerate(comparison.results.items()):
+        m = marks(result)
+        c, b, color = m.curves, m.best, MODEL_COLORS[k % len(MODEL_COLORS)]
+        key = "precision" if m.multiclass else "f1"
+        ax_t.plot(c.thresholds, c.curve(key), color=color, label=field,
+                  drawstyle="steps-pre" if c.exact else "default")
+        ax_t.plot([b["threshold"]], [b[key]], marker="*", markersize=13, color=color, linestyle="none")
+        ax_pr.plot(c.curve(m.pr_x), c.precision, color=color, label=field)
+        ax_pr.plot([b[m.pr_x]], [b["precision"]], marker="*", markersize=13, color=color, linestyle="none")
+    ax_t.set_xlabel("confidence threshold")
+    ax_t.set_ylabel("accuracy" if m.multiclass else "F1")
+    ax_t.set_ylim(0, 1.05)
+    ax_t.set_title("Models compared: " + ("accuracy" if m.multiclass else "F1"), fontsize=10)
+    ax_pr.set_xlabel(m.pr_x_label)
+    ax_pr.set_ylabel(m.pr_y_label)
+    ax_pr.set_xlim(0, 1.02)
+    ax_pr.set_ylim(0, 1.05)
+    ax_pr.set_title("Models compared: " + m.pr_title.split(" (")[0].lower(), fontsize=10)
+    for ax in (ax_t, ax_pr):
+        ax.legend(loc="lower left", fontsize=8)
+        ax.grid(alpha=0.3)
     return fig

@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..result import OptimalConfidenceResult
     from ..review import ReviewBand
 
-__all__ = ["plotly_figures"]
+__all__ = ["comparison_figures", "plotly_figures"]
 
 _HOVER = (
     "threshold %{customdata[0]:.4g}<br>"
@@ -427,3 +427,55 @@ def plotly_figures(
         "threshold": _threshold_figure(m, pts, selected, size),
         "pr": _pr_figure(m, pts, size),
     }
+
+
+def comparison_figures(
+    results: dict[str, "OptimalConfidenceResult"],
+    *,
+    width: int | None = None,
+    height: int | None = 360,
+    max_points: int | None = 1000,
+) -> dict[str, dict[str, Any]]:
+    """Plotly figures overlaying models (``{name: result}``): each model's
+    F1 (accuracy for multiclass classifiers) against the threshold, and its
+    precision-recall curve, one colour per model, its chosen point starred.
+
+    Returns:
+        ``{"threshold": fig, "pr": fig}`` as :func:`plotly_figures` does
+    """
+    from .figure import MODEL_COLORS
+
+    size = {k: v for k, v in (("width", width), ("height", height)) if v is not None}
+    figs: dict[str, dict[str, Any]] = {
+        name: {"data": [], "layout": {"margin": _MARGIN, "showlegend": True, "legend": _LEGEND, **size}}
+        for name in ("threshold", "pr")
+    }
+    for k, (field, result) in enumerate(results.items()):
+        m = marks(result)
+        c, b, color = m.curves, m.best, MODEL_COLORS[k % len(MODEL_COLORS)]
+        pts = _points(m, max_points)
+        key = "precision" if m.multiclass else "f1"
+        pairs = (("threshold", pts.t, c.curve(key), b["threshold"], b[key]),
+                 ("pr", [num(x) for x in c.curve(m.pr_x)[pts.idx]], c.precision, b[m.pr_x], b["precision"]))
+        for name, xs, ys, bx, by in pairs:
+            figs[name]["data"] += [
+                {"type": "scatter", "mode": "lines", "name": field, "x": xs,
+                 "y": [num(y) for y in ys[pts.idx]], "customdata": pts.custom,
+                 "hovertemplate": f"{field}<br>" + _hover(m) + "<extra></extra>",
+                 "line": {"color": color, "width": 2}},
+                {"type": "scatter", "mode": "markers", "name": f"{field}: chosen", "x": [num(bx)],
+                 "y": [num(by)], "showlegend": False, "hovertemplate": f"{field} at t = {b['threshold']:.4g}<extra></extra>",
+                 "marker": {"color": color, "size": 13, "symbol": "star", "line": {"color": "white", "width": 1}}},
+            ]
+    metric = "accuracy" if m.multiclass else "F1"
+    figs["threshold"]["layout"].update(
+        title={"text": f"Models compared: {metric}", "x": 0.02, "font": {"size": 14}},
+        xaxis={"title": {"text": "confidence threshold"}}, yaxis={"title": {"text": metric}, "range": [0, 1.08]},
+        hovermode="closest",
+    )
+    figs["pr"]["layout"].update(
+        title={"text": "Models compared: " + m.pr_title.split(" (")[0].lower(), "x": 0.02, "font": {"size": 14}},
+        xaxis={"title": {"text": m.pr_x_label}, "range": [0, 1.02]},
+        yaxis={"title": {"text": m.pr_y_label}, "range": [0, 1.08]}, hovermode="closest",
+    )
+    return figs

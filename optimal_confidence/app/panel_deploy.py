@@ -1,0 +1,65 @@
+"""The curves panel's deployment buttons: FiftyOne's evaluation at the
+chosen (or selected) threshold, and the operating point exported for
+deployment. Functions of the panel's ``ctx``, like :mod:`.panel_actions`."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import fiftyone as fo
+
+from .. import reports
+from ..result import OptimalConfidenceResult
+from ..runs import free_name, suggest_eval_key
+from .panel_actions import message, selected_threshold
+
+__all__ = ["evaluate", "export", "export_dir"]
+
+
+def evaluate(ctx: Any, run_key: str, result: OptimalConfidenceResult) -> None:
+    """Stores FiftyOne's evaluation of the predictions kept at the selected
+    threshold (none selected: the chosen point, each class at its own
+    threshold with a per-class objective) under a new key, never over an
+    existing one, and says where to see it."""
+    t = selected_threshold(ctx)
+    key = suggest_eval_key(ctx.dataset, f"{run_key}_eval")
+    result.evaluate(ctx.dataset.load_run_view(run_key), key, threshold=t)
+    where = reports.point_words(result, t)
+    ctx.dataset.reload()
+    tp, fp, fn = (int(ctx.dataset.sum(f"{key}_{k}")) for k in ("tp", "fp", "fn"))
+    text = (
+        f"Stored FiftyOne's evaluation `{key}` of {where}: TP {tp}, FP {fp}, FN {fn}. "
+        f"Open the Model Evaluation panel for its confusion matrix and per-class "
+        f"metrics, or load it with `dataset.load_evaluation_results('{key}')`."
+    )
+    ctx.panel.state.set({**message(text, at="deploy"), "evaluations": [key]})
+    ctx.ops.notify(f"Stored evaluation '{key}'", variant="success")
+
+
+def export_dir(dataset: Any) -> str:
+    """Where the panel writes a dataset's exported operating points:
+    ``<fo.config.default_dataset_dir>/optimal_confidence/<dataset>``."""
+    return os.path.join(fo.config.default_dataset_dir, "optimal_confidence", dataset.name)
+
+
+def export(ctx: Any, run_key: str, result: OptimalConfidenceResult) -> None:
+    """Writes the chosen operating point as JSON to a new file in
+    :func:`export_dir` and shows it, to copy into deployment code."""
+    folder = export_dir(ctx.dataset)
+    taken = set(os.listdir(folder)) if os.path.isdir(folder) else set()
+    name = free_name({os.path.splitext(f)[0] for f in taken}, run_key)
+    try:
+        path = result.export(os.path.join(folder, name + ".json"))
+    except ValueError as e:
+        ctx.panel.state.set(message(str(e), at="deploy"))
+        return
+    config = result.deployment_config()
+    text = (
+        f"Wrote the operating point of {reports.point_words(result, None)} to `{path}`; "
+        f"filter a model's output with `optimal_confidence.apply_thresholds(detections, "
+        f"'{path}')`:\n\n```json\n{json.dumps(config, indent=2)}\n```"
+    )
+    ctx.panel.state.set(message(text, at="deploy"))
+    ctx.ops.notify(f"Exported to {path}", variant="success")

@@ -1,0 +1,643 @@
+"""Thresholds with a finite-sample guarantee: Learn-then-Test.
+
+Pure numpy and scipy: nothing here imports fiftyone.
+
+The best threshold on some images is tuned to them: new images from the
+same source reach the target there only about half of the time.
+Learn-then-Test (Angelopoulos, Bates, Candès, Jordan and Lei, 2021) turns
+the choice into tests of ``H_t: R(t) > alpha``, "the expected loss at
+threshold ``t`` is above ``alpha = 1 - target``", one per candidate, with
+the family-wise error controlled (see :func:`certify`). With probability
+at least ``guarantee`` over the draw of the images, every certified
+threshold has ``R(t) <= alpha``: a statement about the expected loss on
+images drawn the same way (exchangeable with these), not about any single
+image.
+
+Losses (:func:`empirical_risk`), each in ``[0, 1]`` per image:
+
+-   ``"recall"`` (detections): the per-image miss rate ``m_i(t) = FN_i(t) /
+    GT_i`` over the images with ground truth;
+-   ``"precision"`` (detections): the per-image false discovery proportion
+    ``q_i(t) = FP_i(t) / max(kept_i(t), 1)`` over all swept images. Its
+    mean is the per-image false discovery rate, not one minus the pooled
+    precision (which weighs images by how many predictions they keep);
+    the pooled precision at the certified threshold is reported next to it;
+-   ``"accuracy"`` (a classifier that escalates the answers below ``t`` to a
+    person, one answer per image): the error rate of the automatic answers,
+    ``P(wrong | confidence >= t)``.
+
+p-values: Hoeffding-Bentkus (the smaller of the two bounds, as in the
+paper) for the mean losses; for the accuracy target the exact binomial
+tail given the number of automatic answers ``n(t)``, which are then
+independent draws from the images answered at ``t``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Mapping, NamedTuple
+
+import numpy as np
+
+from .objectives import UnattainableTargetError
+from .pvalues import (
+    bentkus_p_value,
+    binomial_p_value,
+    fixed_sequence_test,
+    hoeffding_bentkus_p_value,
+    hoeffding_p_value,
+    upper_confidence_bound,
+)
+from .sweep import MatchRecords, count_at, point_metrics
+
+__all__ = [
+    "GUARANTEE_OBJECTIVES",
+    "Guarantee",
+    "Risk",
+    "bentkus_p_value",
+    "binomial_p_value",
+    "certify",
+    "certify_per_class",
+    "empirical_risk",
+    "fixed_sequence_test",
+    "hoeffding_bentkus_p_value",
+    "hoeffding_p_value",
+    "upper_confidence_bound",
+]
+
+#: the objectives :func:`certify` accepts, and the risk each one bounds
+GUARANTEE_OBJECTIVES = {
+    "recall": "miss rate",
+    "precision": "false discovery rate (per image)",
+    "accuracy": "error rate of automatic answers",
+}
+
+METHOD = "Learn-then-Test"
+
+# the search for the images needed gives up beyond this many
+_MAX_IMAGES = 1e12
+
+
+class Risk(NamedTuple):
+    """Empirical risks at candidate thresholds.
+
+    Attributes:
+        risk: ``float64`` array of shape ``(num_thresholds,)``: the mean
+            loss at each threshold (0 where ``n`` is 0)
+        n: ``int64`` array of shape ``(num_thresholds,)``: the number of
+            observations behind each mean: images (the same at every
+            threshold) or, for ``"accuracy"``, automatic answers
+    """
+
+    risk: np.ndarray
+    n: np.ndarray
+
+
+def _p_values(objective_name: str, r: Risk, alpha: float) -> np.ndarray:
+    if objective_name == "accuracy":
+        return binomial_p_value(np.rint(r.risk * r.n), r.n, alpha)
+    return hoeffding_bentkus_p_value(r.risk, r.n, alpha)
+
+
+def _sum_ge(values: np.ndarray, weights: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """For each threshold, the sum of the ``weights`` of the ``values >=``
+    it (``NaN`` values never count): one sort and a cumulative sum."""
+    keep = ~np.isnan(values)
+    v, w = values[keep], weights[keep]
+    order = np.argsort(v, kind="stable")
+    v = v[order]
+    suffix = np.concatenate([np.cumsum(w[order][::-1])[::-1], [0.0]])
+    return suffix[np.searchsorted(v, thresholds, side="left")]
+
+
+def _miss_rate(records: MatchRecords, t: np.ndarray) -> Risk:
+    """Mean over images with ground truth of ``FN_i(t) / GT_i``: an object
+    found at ``t`` lowers its image's miss rate by ``1 / GT_i``."""
+    per_image = np.bincount(records.gt_sample, minlength=records.num_samples)
+    n = int(np.count_nonzero(per_image))
+    if n == 0:
+        raise ValueError(
+            "No image has ground truth objects, so a miss rate cannot be "
+            "certified; check the ground truth field"
+        )
+    found = _sum_ge(records.gt_conf, 1.0 / per_image[records.gt_sample], t)
+    risk = np.clip(1.0 - found / n, 0.0, 1.0)
+    return Risk(risk, np.full(len(t), n, dtype=np.int64))
+
+
+def _fdp_steps(records: MatchRecords) -> tuple[np.ndarray, np.ndarray]:
+    """Where and by how much each image's false discovery proportion
+    changes as the threshold comes down: one step per distinct confidence
+    of the image (tied predictions enter together)."""
+    keep = ~np.isnan(records.pred_conf)
+    c = records.pred_conf[keep]
+    s = records.pred_sample[keep]
+    fp = (~records.pred_tp[keep]).astype(np.float64)
+    if c.size == 0:
+        return c, c
+    order = np.lexsort((-c, s))  # by image, then descending confidence
+    c, s, fp = c[order], s[order], fp[order]
+    pos = np.arange(c.size)
+    start = np.maximum.accumulate(np.where(np.r_[True, s[1:] != s[:-1]], pos, 0))
+    kept = pos - start + 1
+    cum_fp = np.cumsum(fp)
+    fp_in = cum_fp - (cum_fp[start] - fp[start])
+    # the last of each image's tied predictions: the image's FDP once they are in
+    last = np.r_[(s[1:] != s[:-1]) | (c[1:] != c[:-1]), True]
+    q = fp_in[last] / kept[last]
+    g_s = s[last]
+    prev = np.r_[0.0, q[:-1]]
+    prev[np.r_[True, g_s[1:] != g_s[:-1]]] = 0.0
+    return c[last], q - prev
+
+
+def _false_discovery(records: MatchRecords, t: np.ndarray) -> Risk:
+    """Mean over all swept images of ``FP_i(t) / max(kept_i(t), 1)``."""
+    n = int(records.num_samples)
+    if n == 0:
+        raise ValueError("There are no images to certify a threshold on")
+    where, step = _fdp_steps(records)
+    risk = np.clip(_sum_ge(where, step, t) / n, 0.0, 1.0)
+    return Risk(risk, np.full(len(t), n, dtype=np.int64))
+
+
+def _check_one_answer_per_image(records: MatchRecords) -> None:
+    scored = records.pred_sample[~np.isnan(records.pred_conf)]
+    most = int(np.bincount(scored).max()) if scored.size else 0
+    if most > 1:
+        raise ValueError(
+            f"objective_name='accuracy' treats each image's answer as one "
+            f"independent trial and needs at most one scored prediction per "
+            f"image; an image here has {most}. For detections, certify "
+            f"objective_name='precision' (the per-image false discovery rate)"
+        )
+
+
+def _error_rate(records: MatchRecords, t: np.ndarray) -> Risk:
+    """Errors among the automatic answers (confidence ``>= t``)."""
+    _check_one_answer_per_image(records)
+    ones = np.ones(records.num_preds)
+    answered = np.rint(_sum_ge(records.pred_conf, ones, t)).astype(np.int64)
+    wrong_conf = np.where(records.pred_tp, np.nan, records.pred_conf)
+    wrong = np.rint(_sum_ge(wrong_conf, ones, t)).astype(np.int64)
+    risk = np.zeros(len(t))
+    np.divide(wrong, answered, out=risk, where=answered > 0)
+    return Risk(risk, answered)
+
+
+def empirical_risk(
+    records: MatchRecords, thresholds: Any, objective_name: str
+) -> Risk:
+    """The empirical risk of ``objective_name`` at each threshold (see the
+    module docstring for the losses).
+
+    No ``(images, thresholds)`` matrix is built: each mean is a weighted
+    count of the rows with confidence ``>= t`` (an image's false discovery
+    proportion only changes at its own confidences, so its changes are
+    counted instead), from one sort and one cumulative sum. Memory and time
+    grow with ``num_preds + num_gts + num_thresholds``, so 100,000 images
+    and 10,000 thresholds need neither chunks nor a coarser grid.
+
+    Args:
+        records: the :class:`~optimal_confidence.sweep.MatchRecords`
+        thresholds: thresholds, in any order
+        objective_name: ``"recall"``, ``"precision"`` or ``"accuracy"``
+
+    Returns:
+        a :class:`Risk` aligned with ``thresholds``
+    """
+    _check_objective_name(objective_name)
+    t = np.asarray(thresholds, dtype=np.float64).reshape(-1)
+    fn = {"recall": _miss_rate, "precision": _false_discovery, "accuracy": _error_rate}
+    return fn[objective_name](records, t)
+
+
+def _percent(x: float) -> str:
+    return f"{100 * x:.3g}%"
+
+
+@dataclass(frozen=True)
+class Guarantee:
+    """A threshold certified by Learn-then-Test.
+
+    With probability at least ``level`` over the draw of the images, the
+    expected ``metric`` at ``threshold`` on images like these is at most
+    ``risk_bound`` (jointly for ``num_classes`` classes when the level was
+    split between them).
+
+    Attributes:
+        objective: ``"recall"``, ``"precision"`` or ``"accuracy"``
+        metric: the risk bounded: ``"miss rate"``, ``"false discovery rate
+            (per image)"`` or ``"error rate of automatic answers"``
+        level: the guarantee, e.g. 0.9 (for per-class thresholds, the joint
+            level over all the classes)
+        risk_bound: ``alpha = 1 - target``
+        threshold: the certified threshold ``t``: the riskiest threshold
+            certified (the highest for a recall target, the lowest for
+            precision and accuracy targets)
+        num_images: the images the guarantee rests on: those with ground
+            truth (recall), all swept images (precision; for a class, those
+            with a prediction of it), the judged images (accuracy: one
+            answer row each, with or without a confidence)
+        empirical_risk: the mean loss at ``threshold`` on these images
+        p_value: the p-value of ``H: R(threshold) > risk_bound``
+        precision: the pooled precision at ``threshold`` (the accuracy of
+            the automatic answers, for a classifier)
+        recall: the pooled recall at ``threshold``
+        coverage: for an accuracy target, the share of images answered
+            automatically at ``threshold``; else None
+        num_certified: how many candidate thresholds were certified
+        class_name: the class, for per-class thresholds; else None
+        num_classes: the number of classes the level is split between
+            (Bonferroni: each is tested at ``(1 - level) / num_classes``)
+        method: ``"Learn-then-Test"``
+    """
+
+    objective: str
+    metric: str
+    level: float
+    risk_bound: float
+    threshold: float
+    num_images: int
+    empirical_risk: float
+    p_value: float
+    precision: float
+    recall: float
+    coverage: float | None = None
+    num_certified: int = 1
+    class_name: str | None = None
+    num_classes: int = 1
+    method: str = METHOD
+
+    @property
+    def delta(self) -> float:
+        """The chance of error each test was run at: ``(1 - level) /
+        num_classes``."""
+        return (1 - self.level) / self.num_classes
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serializable dict; ``NaN`` becomes ``None``."""
+        d = asdict(self)
+        return {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in d.items()}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Guarantee":
+        names = {f.name for f in fields(cls)}
+        kw = {k: v for k, v in d.items() if k in names}
+        for k in ("level", "risk_bound", "threshold", "empirical_risk", "p_value",
+                  "precision", "recall"):
+            kw[k] = float("nan") if kw.get(k) is None else float(kw[k])
+        return cls(**kw)
+
+    def _which_images(self) -> str:
+        if self.objective == "recall":
+            return " with ground truth" + (" of the class" if self.class_name is not None else "")
+        if self.objective == "precision" and self.class_name is not None:
+            return " with a prediction of the class"
+        return ""
+
+    def summary(self) -> str:
+        """The guarantee in words."""
+        who = f"for class {self.class_name!r}, w" if self.class_name is not None else "W"
+        joint = (
+            f" jointly for all {self.num_classes} classes (each tested at "
+            f"{_percent(1 - self.delta)}, Bonferroni)"
+            if self.num_classes > 1
+            else ""
+        )
+        text = (
+            f"{who}ith {_percent(self.level)} confidence{joint}, on images like "
+            f"these the expected {self.metric} at threshold {self.threshold:.4g} "
+            f"is at most {_percent(self.risk_bound)} ({self.method}, "
+            f"{self.num_images:,} images{self._which_images()}; "
+            f"observed {_percent(self.empirical_risk)}"
+        )
+        if self.objective == "accuracy":
+            text += f", {_percent(self.coverage)} of images answered automatically"
+        else:
+            text += f"; pooled precision {self.precision:.3f}, recall {self.recall:.3f}"
+            if self.objective == "precision":
+                text += (
+                    "; the rate is the share of false positives among an "
+                    "image's kept predictions, averaged over images"
+                )
+        return (text[0].upper() + text[1:]) + ")"
+
+
+def _check_objective_name(objective_name: Any) -> None:
+    if objective_name not in GUARANTEE_OBJECTIVES:
+        raise ValueError(
+            f"objective_name must be one of {list(GUARANTEE_OBJECTIVES)} (a "
+            f"guarantee certifies a target); got {objective_name!r}"
+        )
+
+
+def _check_arguments(
+    thresholds: Any, objective_name: Any, target: Any, guarantee: Any
+) -> np.ndarray:
+    _check_objective_name(objective_name)
+    def number(x: Any) -> bool:
+        return isinstance(x, (int, float, np.number)) and not isinstance(x, bool)
+
+    if not number(target) or not 0 < target <= 1:
+        raise ValueError(
+            f"target must be a number in (0, 1], e.g. 0.9 for a {objective_name} "
+            f"of at least 90%; got {target!r}"
+        )
+    if not number(guarantee) or not 0 < guarantee < 1:
+        raise ValueError(
+            f"guarantee must be a number in (0, 1), e.g. 0.9 for 90% "
+            f"confidence; got {guarantee!r}"
+        )
+    t = np.asarray(thresholds, dtype=np.float64)
+    if t.ndim != 1 or t.size == 0 or np.isnan(t).any():
+        raise ValueError(
+            "thresholds must be a non-empty 1-D array of candidate thresholds "
+            "without NaN, e.g. the sweep's result.thresholds"
+        )
+    if np.any(np.diff(t) <= 0):
+        raise ValueError(
+            "thresholds must be strictly ascending; pass np.unique(thresholds)"
+        )
+    return t
+
+
+def _test_order(objective_name: str, r: Risk, alpha: float, delta: float) -> np.ndarray:
+    """The thresholds' indices in testing order, safest first: ascending
+    for recall (the lowest threshold keeps the most), else descending.
+
+    For accuracy the sequence starts at the highest threshold with enough
+    answers that an error rate of half the bound would pass
+    (``P(Bin(n, alpha) <= n alpha / 2) <= delta``; failing that, no error):
+    above it so few images are answered that one error would stop the
+    sequence before the thresholds that matter. The start depends on the
+    data only through the numbers of answers ``n(t)``, never on the errors.
+    """
+    order = np.arange(len(r.risk))
+    if objective_name == "recall":
+        return order
+    order = order[::-1]
+    if objective_name == "accuracy":
+        n = r.n[order]
+        start = binomial_p_value(np.floor(0.5 * alpha * n), n, alpha) <= delta
+        if not start.any():
+            start = binomial_p_value(0, n, alpha) <= delta
+        order = order[np.argmax(start):] if start.any() else order[:0]
+    return order
+
+
+def _certify(
+    records: MatchRecords,
+    t: np.ndarray,
+    objective_name: str,
+    target: float,
+    level: float,
+    *,
+    num_classes: int = 1,
+    class_name: str | None = None,
+) -> Guarantee:
+    # rounded so that a target of 0.8 reads as a bound of 0.2, not 0.19999...
+    alpha = round(1.0 - float(target), 12)
+    delta = (1.0 - float(level)) / num_classes
+    r = empirical_risk(records, t, objective_name)
+    p = _p_values(objective_name, r, alpha)
+    order = _test_order(objective_name, r, alpha, delta)
+    rejected = fixed_sequence_test(p[order], delta)
+    if rejected == 0:
+        raise _unattainable(records, t, objective_name, target, delta, r, order)
+    j = int(order[rejected - 1])
+    m = point_metrics(count_at(records, t[j : j + 1]))
+    coverage = None
+    if objective_name == "accuracy":
+        coverage = float(r.n[j]) / max(records.num_preds, 1)
+    return Guarantee(
+        objective=objective_name,
+        metric=GUARANTEE_OBJECTIVES[objective_name],
+        level=float(level),
+        risk_bound=alpha,
+        threshold=float(t[j]),
+        num_images=_num_images(records, objective_name),
+        empirical_risk=float(r.risk[j]),
+        p_value=float(p[j]),
+        precision=m["precision"],
+        recall=m["recall"],
+        coverage=coverage,
+        num_certified=rejected,
+        class_name=class_name,
+        num_classes=num_classes,
+    )
+
+
+def certify(
+    records: MatchRecords,
+    thresholds: Any,
+    objective_name: str,
+    target: float,
+    guarantee: float,
+) -> Guarantee:
+    """The riskiest threshold that Learn-then-Test certifies to reach
+    ``target`` with probability ``guarantee``.
+
+    The hypotheses ``H_t: R(t) > alpha`` (``alpha = 1 - target``) are
+    tested in an order fixed before the data are seen, from the safest
+    threshold to the riskiest: ascending for a recall target (the lowest
+    threshold misses the least), descending for precision and accuracy
+    targets (the highest threshold keeps the fewest mistakes). Each is
+    rejected while its p-value is ``<= delta = 1 - guarantee``; the first
+    that is not stops the sequence, and the last rejected is returned.
+    Fixed-sequence testing controls the chance of certifying any threshold
+    whose risk is above ``alpha`` at ``delta`` without a multiplicity
+    correction: that needs the first such threshold in the order to pass a
+    single test at level ``delta`` (:func:`fixed_sequence_test`). For the
+    accuracy target, the highest thresholds, which answer too few images
+    for a fair test, are skipped (see :func:`_test_order`); that start
+    depends on the data only through the numbers of answers, and the
+    simulation in ``tests/test_guarantee.py`` checks that the guarantee
+    still holds.
+
+    Args:
+        records: the :class:`~optimal_confidence.sweep.MatchRecords` of the
+            calibration images: images like those the model will see, not
+            the images the model was trained on
+        thresholds: the candidate thresholds, strictly ascending (e.g. the
+            sweep's ``thresholds``)
+        objective_name: ``"recall"``, ``"precision"`` or ``"accuracy"``
+        target: the recall, precision (per image: one minus the per-image
+            false discovery rate) or accuracy to reach, in ``(0, 1]``
+        guarantee: the probability that the certified threshold reaches
+            the target, in ``(0, 1)``, e.g. 0.9
+
+    Returns:
+        a :class:`Guarantee`
+
+    Raises:
+        UnattainableTargetError: if no threshold can be certified; the
+            message gives the best bound these images reach and roughly how
+            many images would be needed, ``best_value`` the highest target
+            they could certify (one minus the smallest upper confidence
+            bound over the candidates) and ``best_threshold`` where
+        ValueError: if an argument is invalid
+    """
+    t = _check_arguments(thresholds, objective_name, target, guarantee)
+    return _certify(records, t, objective_name, float(target), float(guarantee))
+
+
+def certify_per_class(
+    records: MatchRecords,
+    thresholds: Any,
+    objective_name: str,
+    target: float,
+    guarantee: float,
+) -> dict[str, Guarantee | str]:
+    """A certified threshold for each class, jointly with probability
+    ``guarantee``.
+
+    Each class is certified on its own predictions and ground truth at
+    ``delta = (1 - guarantee) / K``, where ``K`` is the number of classes
+    present (Bonferroni), so that with probability at least ``guarantee``
+    every certified class reaches the target at once. Each summary says
+    so. A class's false discovery rate (precision target) is averaged over
+    the images with a scored prediction of the class, not over all images,
+    where images without one would dilute it towards zero.
+
+    Args:
+        records: the :class:`~optimal_confidence.sweep.MatchRecords`
+        thresholds: the candidate thresholds, strictly ascending
+        objective_name: ``"recall"``, ``"precision"`` or ``"accuracy"``
+        target: the target, in ``(0, 1]``
+        guarantee: the joint probability, in ``(0, 1)``
+
+    Returns:
+        a dict from each present class to its :class:`Guarantee`, or to the
+        reason it could not be certified
+    """
+    t = _check_arguments(thresholds, objective_name, target, guarantee)
+    classes = records.present_classes()
+    out: dict[str, Guarantee | str] = {}
+    for name in classes:
+        rec = records.restrict_to_class(name)
+        if objective_name == "precision":
+            rec = _images_with_predictions(rec)
+        try:
+            out[name] = _certify(
+                rec, t, objective_name, float(target), float(guarantee),
+                num_classes=len(classes), class_name=name,
+            )
+        except ValueError as e:  # UnattainableTargetError included
+            out[name] = str(e)
+    return out
+
+
+def _images_with_predictions(records: MatchRecords) -> MatchRecords:
+    """The rows of the images with a scored prediction, the images
+    renumbered: the population of a class's false discovery rate."""
+    keep = np.unique(records.pred_sample[~np.isnan(records.pred_conf)])
+    new = np.full(records.num_samples, -1, dtype=np.int64)
+    new[keep] = np.arange(keep.size)
+    g = new[records.gt_sample] >= 0
+    return MatchRecords(
+        classes=records.classes,
+        pred_conf=records.pred_conf,
+        pred_tp=records.pred_tp,
+        pred_class=records.pred_class,
+        pred_sample=new[records.pred_sample],
+        gt_conf=records.gt_conf[g],
+        gt_class=records.gt_class[g],
+        gt_sample=new[records.gt_sample[g]],
+        num_samples=int(keep.size),
+    )
+
+
+def _num_images(records: MatchRecords, objective_name: str) -> int:
+    if objective_name == "recall":
+        return int(np.unique(records.gt_sample).size)
+    if objective_name == "accuracy":
+        return int(records.num_preds)
+    return int(records.num_samples)
+
+
+def _scale_needed(objective_name: str, risk: float, n: int, alpha: float, delta: float) -> float:
+    """By how much the number of observations behind a mean ``risk`` of
+    ``n`` must grow, at the same empirical risk, for its p-value to reach
+    ``delta`` (``inf`` when the risk is not below ``alpha``, or beyond a
+    trillion images)."""
+    if not risk < alpha or n <= 0:
+        return math.inf
+
+    def passes(m: float) -> bool:
+        if objective_name == "accuracy":
+            return bool(binomial_p_value(math.floor(risk * m), m, alpha) <= delta)
+        return bool(hoeffding_bentkus_p_value(risk, m, alpha) <= delta)
+
+    hi = float(n)
+    while not passes(hi):
+        if hi > _MAX_IMAGES:
+            return math.inf
+        hi *= 2
+    lo = max(math.floor(hi / 2), n)
+    while hi - lo > 1:  # the smallest m in (lo, hi] that passes
+        mid = math.floor((lo + hi) / 2)
+        if passes(mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi / n
+
+
+def _unattainable(
+    records: MatchRecords, t: np.ndarray, objective_name: str, target: float,
+    delta: float, r: Risk, order: np.ndarray,
+) -> UnattainableTargetError:
+    """The error raised when no threshold is certified: the best bound these
+    images reach, and roughly how many images the first threshold of the
+    sequence needs at its observed rate."""
+    alpha = round(1.0 - target, 12)
+    metric = GUARANTEE_OBJECTIVES[objective_name]
+    ucb = upper_confidence_bound(r.risk, r.n, delta, binary=objective_name == "accuracy")
+    i = int(np.argmin(ucb))
+    n_images = _num_images(records, objective_name)
+    text = (
+        f"No threshold can be certified to keep the {metric} at most "
+        f"{_percent(alpha)} (target {target:g}) with {_percent(1 - delta)} "
+        f"confidence from these {n_images:,} images: the best bound they give "
+        f"is {_percent(float(ucb[i]))}, at threshold {t[i]:.4g}. "
+    )
+    # the sequence starts at order[0]; with no testable threshold (accuracy),
+    # the one with the most answers
+    first = int(order[0]) if order.size else int(np.argmax(r.n))
+    scale = _scale_needed(objective_name, float(r.risk[first]), int(r.n[first]), alpha, delta)
+    r_first = float(r.risk[first])
+    if alpha == 0:
+        text += (
+            "A target of 1 allows no error at all, which no finite number of "
+            "images can certify: use a target below 1"
+        )
+    elif np.isfinite(scale):
+        text += (
+            f"The test starts at threshold {t[first]:.4g} (observed "
+            f"{_percent(r_first)}); at that rate roughly "
+            f"{math.ceil(scale * n_images):,} images would be needed. Or lower "
+            f"the target or the guarantee"
+        )
+    elif not (r.risk < alpha).any():
+        text += (
+            f"The observed {metric} is above {_percent(alpha)} at every "
+            f"threshold, so more images of the same kind would not help: "
+            f"lower the target"
+        )
+    elif r_first >= alpha:
+        text += (
+            f"The test starts at threshold {t[first]:.4g}, where the observed "
+            f"{metric} is already {_percent(r_first)}: drop the candidate "
+            f"thresholds beyond it, or lower the target"
+        )
+    else:
+        text += (
+            f"The observed {metric} at threshold {t[first]:.4g}, where the test "
+            f"starts, is so close to the bound that more than a trillion images "
+            f"would be needed: lower the target"
+        )
+    return UnattainableTargetError(
+        text, best_value=float(1.0 - ucb[i]), best_threshold=float(t[i])
+    )

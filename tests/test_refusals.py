@@ -2,15 +2,11 @@
 what FiftyOne's evaluation counts its own way is followed or refused; a
 stale evaluation is not reused; per-class views hold with many classes."""
 
-import math
-import os
-
 import numpy as np
 import pytest
 
 import fiftyone as fo
 import fiftyone.operators as foo
-from fiftyone import ViewField as F
 
 from optimal_confidence import compute_optimal_confidence
 from optimal_confidence.cli import main
@@ -157,7 +153,7 @@ def test_malformed_boxes_are_refused_on_every_engine(box):
             with pytest.raises(ValueError) as e:
                 compute_optimal_confidence(dataset, "predictions", engine=engine, run_key="bad")
             message = str(e.value)
-            assert f"'ground_truth' has a malformed bounding box" in message, engine
+            assert "'ground_truth' has a malformed bounding box" in message, engine
             assert sample_id in message and (str(box[2]) in message or "nan" in message), message
         assert dataset.list_runs() == []
     finally:
@@ -188,7 +184,6 @@ def test_a_crowd_attribute_set_to_none_is_no_crowd_as_for_fiftyone():
 def test_an_evaluation_with_confidences_edited_since_is_not_reused():
     """Two predictions compete for one object in each of 20 images; the
     confidences are swapped after the evaluation."""
-    gts, preds = [], []
     dataset = fo.Dataset("oc-stale-eval", overwrite=True)
     for i in range(20):
         gt = fo.Detection(label="a", bounding_box=[0.1, 0.1, 0.4, 0.4])

@@ -4,7 +4,6 @@ the real database); a process killed with SIGKILL while saving leaves no
 half-written run, an overwritten run survives, and the panel keeps working.
 """
 
-import json
 import os
 import signal
 import subprocess

@@ -162,6 +162,17 @@ def _wait_until(predicate, timeout: float, what: str):
     raise AssertionError(f"Timed out waiting for {what}; last: {last!r}")
 
 
+def _router_race(error) -> bool:
+    """FiftyOne 1.22.1's App router throws "entry is loading" from
+    ``history.replaceState`` when the URL is replaced while its previous
+    route entry still loads (a view set while the last one loads). It is
+    the App's own race, seen now and then in these tests since the panel
+    sends more (also on the commit before this check, in the test of
+    compared models); the page keeps working, which the test's next steps
+    check. Any other page error fails the test."""
+    return str(error) == "entry is loading" and "replaceState" in (error.stack or "")
+
+
 @contextlib.contextmanager
 def _app_page(app_url: str, dataset, profile: str, height: int):
     """A page of the App on ``dataset`` in headless Chromium, with the
@@ -180,7 +191,7 @@ def _app_page(app_url: str, dataset, profile: str, height: int):
         errors = []
         try:
             page = context.new_page()
-            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("pageerror", lambda e: None if _router_race(e) else errors.append(str(e)))
             page.on("crash", lambda: errors.append("the page crashed"))
             page.set_default_timeout(60_000)
             expect.set_options(timeout=60_000)
@@ -229,7 +240,8 @@ def test_operator_panel_and_click_in_the_app(browser_dataset, app_url, tmp_path)
 
         # the panel opened on the new run, with drawn curves
         panel = page.locator(".js-plotly-plot")
-        _wait_until(lambda: panel.count() == 2, 60, "the panel's two plots")
+        # the curves, the PR curve and the reliability diagram
+        _wait_until(lambda: panel.count() == 3, 60, "the panel's three plots")
         # one right under the other (with a bare number as its height a
         # plot's box was as tall as the whole panel)
         top, below = panel.nth(0).bounding_box(), panel.nth(1).bounding_box()
@@ -291,7 +303,7 @@ def test_operator_panel_and_click_in_the_app(browser_dataset, app_url, tmp_path)
         page.get_by_text("Stored as run:").wait_for()
         page.get_by_role("button", name="Close").click()
         page.get_by_text("optimal_confidence_2", exact=True).wait_for()
-        assert panel.count() == 2  # still one panel
+        assert panel.count() == 3  # still one panel
         _shot(page, "06-new-sweep-from-panel.png")
 
 
@@ -435,7 +447,7 @@ def test_one_panel_threshold_box_objective_switch_in_the_app(browser_dataset, ap
         page.set_viewport_size({"width": 1280, "height": 1000})
         _run_operator_from_the_app(page)
         plots = page.locator(".js-plotly-plot")
-        _wait_until(lambda: plots.count() == 2, 60, "the panel's two plots")
+        _wait_until(lambda: plots.count() == 3, 60, "the panel's three plots")
         ds.reload()
         second = suggest_run_key(ds)
         assert second != first
@@ -444,7 +456,7 @@ def test_one_panel_threshold_box_objective_switch_in_the_app(browser_dataset, ap
         page.wait_for_timeout(1_500)
         tabs = page.get_by_text("Confidence curves", exact=True)
         assert tabs.count() == 1, f"{tabs.count()} Confidence curves panels"
-        assert plots.count() == 2
+        assert plots.count() == 3
 
         # the plots fill the panel; the wheel scrolls, it does not zoom
         box = _panel_box(page)
@@ -513,7 +525,8 @@ def test_panel_overlays_compared_models_and_evaluates_in_the_app(browser_dataset
             page.get_by_text("Confidence curves", exact=True).first.click()
             page.get_by_text("Models compared").first.wait_for()
             plots = page.locator(".js-plotly-plot")
-            _wait_until(lambda: plots.count() == 4, 60, "the panel's plots and the two overlays")
+            # the curves, the two overlays and the reliability diagram
+            _wait_until(lambda: plots.count() == 5, 60, "the panel's plots and the two overlays")
             # each overlay draws both models' lines
             names = page.evaluate(
                 "() => document.querySelectorAll('.js-plotly-plot')[2].data"

@@ -36,6 +36,10 @@ _EXPORTS = {
     "compare_models": ".compare",
     "ModelComparison": ".compare",
     "apply_thresholds": ".deployment",
+    "plot_calibration": ".plots",
+    "Calibration": ".calibration",
+    "Calibrator": ".calibration",
+    "Guarantee": ".guarantee",
 }
 
 __all__ = sorted(_EXPORTS)

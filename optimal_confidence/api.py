@@ -62,6 +62,8 @@ def compute_optimal_confidence(
     average: str = "micro",
     per_class: bool = False,
     min_support: int = 1,
+    guarantee: float | None = None,
+    calibrate: str | None = None,
     n_bootstrap: int | None = None,
     seed: int | None = None,
     ci_level: float = 0.95,
@@ -150,6 +152,17 @@ def compute_optimal_confidence(
             :attr:`OptimalConfidenceResult.class_thresholds`
         min_support (1): with ``per_class``, classes with fewer ground truth
             objects keep the global threshold
+        guarantee (None): with a target objective, the probability that
+            the chosen threshold reaches the target on new images like
+            these (e.g. 0.9): Learn-then-Test chooses the riskiest threshold
+            it certifies, and :attr:`OptimalConfidenceResult.guarantee`
+            says what is guaranteed (per class, the level is split between
+            the classes); None keeps the point estimate
+        calibrate (None): ``"isotonic"`` or ``"sigmoid"`` (Platt scaling):
+            fit a map from confidence to the chance of being right on these
+            predictions and keep it with the result
+            (:attr:`OptimalConfidenceResult.calibrator`; stored with the
+            run). Measure it on other images
         n_bootstrap (None): the number of bootstrap resamples of the images
             for :attr:`OptimalConfidenceResult.threshold_ci` and
             :attr:`OptimalConfidenceResult.score_ci`; None for none

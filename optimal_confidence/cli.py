@@ -45,6 +45,7 @@ import sys
 from typing import Any, NamedTuple, Sequence
 
 from .options import GROUPS, OPTIONS, Option
+from .reports_certainty import calibration_table
 
 def _default_text(o: Option) -> str:
     if o.cli_flag is not None:
@@ -122,6 +123,11 @@ def _add_cli_options(p: argparse.ArgumentParser) -> None:
         "PR curve) to this PNG file",
     )
     out.add_argument("--rows", type=int, default=5, help="table rows around the best (default: 5)")
+    out.add_argument(
+        "--calibration", action="store_true",
+        help="also print the reliability diagram: per confidence bin, the "
+        "predictions, their mean confidence and the share right, and the ECE",
+    )
 
 
 def parser(prog: str = "optimal-confidence") -> argparse.ArgumentParser:
@@ -253,6 +259,7 @@ class _Found(NamedTuple):
     samples: Any
     outcome: Any
     check: Any
+    calibration: Any = None
 
 
 def _check_cli_args(args: argparse.Namespace) -> None:
@@ -283,17 +290,22 @@ def compute(args: argparse.Namespace, options: dict[str, Any]) -> _Found:
         if args.check_view or args.check_tag
         else None
     )
-    checks = []
+    checks, calibrations = [], []
 
     def before_store(outcome: Any) -> None:
         # before storing: a path that cannot be written stores nothing
         if held_out is not None:
             checks.append(outcome.result.check_on(held_out))
+        if args.calibration:  # confidences outside [0, 1] fail here
+            calibrations.append(outcome.result.calibration())
         if args.plot:
             _write_plot(outcome.result, args.plot, outcome.band)
 
     outcome = execute(samples, request, progress=False, strict_band=True, before_store=before_store)
-    return _Found(dataset, samples, outcome, checks[0] if checks else None)
+    return _Found(
+        dataset, samples, outcome, checks[0] if checks else None,
+        calibrations[0] if calibrations else None,
+    )
 
 
 def _at(result: Any, t: float, args: argparse.Namespace) -> dict[str, Any]:
@@ -313,12 +325,9 @@ def _print_json(found: _Found, at: dict[str, Any] | None) -> None:
     o = found.outcome
     result, band = o.result, o.band
     out = {"dataset": found.dataset.name, **result.metrics(), "warnings": result.warnings}
-    if o.comparison is not None:
-        out["comparison"] = o.comparison.operating_points()
-    if o.exported:
-        out["exported"] = o.exported
-    if o.evaluation:
-        out["evaluation"] = o.evaluation
+    out.update(o.done())
+    if found.calibration is not None:
+        out["calibration"] = found.calibration.to_dict()
     if at is not None:
         out["at"] = at
     if band is not None:
@@ -351,6 +360,10 @@ def _print_text(args: argparse.Namespace, found: _Found, at: dict[str, Any] | No
         print(f"\nOperating point exported to {o.exported}")
     if o.evaluation:
         print(f"\nFiftyOne evaluation at the chosen threshold stored as '{o.evaluation}'")
+    if o.calibrated_field:
+        print(f"\nCalibrated confidences written to the new field '{o.calibrated_field}'")
+    if found.calibration is not None:
+        print("\n" + calibration_table(found.calibration))
 
 
 def _write_plot(result: Any, path: str, band: Any) -> None:

@@ -66,7 +66,7 @@ class ModelComparison:
 
     def report(self, precision: float | None = None, recall: float | None = None) -> str:
         """The operating points as a table (see :meth:`operating_points`)."""
-        from .reports import comparison_report
+        from .reports_compare import comparison_report
 
         return comparison_report(self.operating_points(precision, recall))
 

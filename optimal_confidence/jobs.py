@@ -1,7 +1,7 @@
 """A request with everything the command line and the operator do with it:
 the sweep (or the comparison of several models), the review band, the
-export of the operating point, storing, and FiftyOne's evaluation at the
-chosen threshold. Every check comes first; the file is written before the
+export of the operating point, storing, FiftyOne's evaluation at the
+chosen threshold and the calibrated confidences in a new field. Every check comes first; the file is written before the
 runs are stored, so a path that cannot be written stores nothing.
 """
 
@@ -13,6 +13,7 @@ from typing import Callable
 import fiftyone as fo
 import fiftyone.core.collections as foc
 
+from .calibrated import check_out_field
 from .compare import ModelComparison, comparison_run_key
 from .options import OptionError
 from .pipeline import Outcome, Progress, prepare, run, store
@@ -39,6 +40,13 @@ def model_requests(request: RunRequest) -> list[RunRequest]:
 
 
 def _check_actions(samples: foc.SampleCollection, request: RunRequest, label_type: type) -> None:
+    if request.calibrated_field is not None:
+        try:
+            check_out_field(
+                samples, request.pred_field, request.calibrated_field, overwrite=request.overwrite
+            )
+        except ValueError as e:
+            raise OptionError("calibrated_field", str(e)) from None
     key = request.evaluate_key
     if key is None:
         return
@@ -107,4 +115,10 @@ def execute(
     if request.evaluate_key is not None:
         main.result.evaluate(samples, request.evaluate_key, overwrite=request.overwrite)
         main = dataclasses.replace(main, evaluation=request.evaluate_key)
+    if request.calibrated_field is not None:
+        main.result.calibrator.apply(
+            samples._dataset, request.pred_field, request.calibrated_field,
+            overwrite=request.overwrite,
+        )
+        main = dataclasses.replace(main, calibrated_field=request.calibrated_field)
     return main

@@ -98,6 +98,10 @@ class Objective:
         per_class (False): whether each class gets its own threshold
         min_support (1): with ``per_class``, classes with fewer ground truth
             objects keep the global threshold
+        guarantee (None): for a target: the probability with which the
+            chosen threshold reaches it on new images (Learn-then-Test,
+            :mod:`optimal_confidence.certified`); None for the point
+            estimate
     """
 
     name: str = "f1"
@@ -108,6 +112,7 @@ class Objective:
     average: str = "micro"
     per_class: bool = False
     min_support: int = 1
+    guarantee: float | None = None
 
     def __post_init__(self) -> None:
         # the same checks, and messages, as every front end's
@@ -145,7 +150,11 @@ class Objective:
     @property
     def label(self) -> str:
         """A short human-readable name: ``"F1"``, ``"recall at precision >=
-        0.95"``, ..."""
+        0.95"``, ``"recall at precision >= 0.95, certified at 90%"``..."""
+        certified = "" if self.guarantee is None else f", certified at {100 * self.guarantee:g}%"
+        return self._base_label() + certified
+
+    def _base_label(self) -> str:
         avg = " (macro)" if self.average == "macro" and self.name != "cost" else ""
         if self.name == "f1":
             return "F1" + avg

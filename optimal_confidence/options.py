@@ -60,6 +60,7 @@ GROUPS: dict[str, str] = {
     "per_class": "Per-class thresholds",
     "uncertainty": "How certain",
     "review": "Review band",
+    "calibration": "Calibration",
     "storage": "Storage",
     "deployment": "Deployment",
 }
@@ -202,6 +203,15 @@ OPTIONS: tuple[Option, ...] = (
         when=({"objective": TARGET_OBJECTIVES},),
     ),
     Option(
+        "guarantee", "float", "objective", "Guarantee",
+        "certify the target on new images like these with this probability, "
+        "for example 0.9 (Learn-then-Test): the threshold chosen is the "
+        "riskiest one certified",
+        none="a point estimate: the best threshold on these images",
+        low=0, high=1, low_open=True, high_open=True, metavar="P",
+        when=({"objective": TARGET_OBJECTIVES, "target": ON},),
+    ),
+    Option(
         "fp_cost", "float", "objective", "Cost of a false positive",
         "the cost of a false positive (objective cost, review band cost)",
         default=1.0, low=0, when=({"objective": ("cost",)}, {"review_cost": ON}),
@@ -281,6 +291,24 @@ OPTIONS: tuple[Option, ...] = (
         "overwrite", "bool", "storage", "Overwrite",
         "replace an existing run (or evaluation) with this key", default=False, cli_flag=True,
     ),
+    # -- calibration
+    Option(
+        "calibrate", "choice", "calibration", "Calibrate the confidences",
+        "fit a monotone map from confidence to the chance of being right "
+        "(isotonic, or sigmoid: Platt scaling), per class where there are "
+        "enough predictions, stored with the run",
+        none="no calibrator",
+        choices=(
+            Choice("isotonic", "Isotonic", "Flexible; needs a few hundred predictions"),
+            Choice("sigmoid", "Sigmoid (Platt)", "Two parameters; robust with few predictions"),
+        ),
+    ),
+    Option(
+        "calibrated_field", "new_key", "calibration", "Write calibrated confidences to",
+        "a new field: a copy of the predictions with calibrated confidences, "
+        "for every sample of the dataset (the predictions are not touched)",
+        none="no new field", metavar="FIELD", when=({"calibrate": ON},),
+    ),
     # -- deployment
     Option(
         "evaluate_key", "new_key", "deployment", "Evaluate at the chosen threshold",
@@ -317,7 +345,7 @@ BAND_OPTIONS = ("review_precision", "max_lost", "review_cost")
 #: what the command line and the operator do with a result besides storing
 #: it: compare models (``compare_models``), evaluate and export it
 #: (``OptimalConfidenceResult.evaluate`` and ``.export``)
-ACTION_OPTIONS = ("compare_with", "evaluate_key", "export_path", "export_format")
+ACTION_OPTIONS = ("compare_with", "evaluate_key", "export_path", "export_format", "calibrated_field")
 
 #: the options that are not keywords of compute_optimal_confidence
 NOT_API_OPTIONS = BAND_OPTIONS + ACTION_OPTIONS
@@ -478,7 +506,8 @@ def check_number(name: str, value: Any) -> float:
 
 def check_objective(values: Mapping[str, Any]) -> None:
     """The rules between the objective's options: a target objective needs
-    a ``target`` and no other takes one; costs cannot both be 0.
+    a ``target`` and no other takes one; costs cannot both be 0; a
+    ``guarantee`` certifies a pooled target.
 
     ``values`` holds ``objective``, ``target``, ``fp_cost`` and ``fn_cost``,
     each already checked on its own.
@@ -499,6 +528,19 @@ def check_objective(values: Mapping[str, Any]) -> None:
         )
     if name == "cost" and values.get("fp_cost") == 0 and values.get("fn_cost") == 0:
         raise OptionError("fp_cost", "fp_cost and fn_cost cannot both be 0")
+    if values.get("guarantee") is not None:
+        if name not in TARGET_OBJECTIVES:
+            raise OptionError(
+                "guarantee",
+                f"guarantee certifies a target: it applies to the 'precision', "
+                f"'recall' and 'accuracy' objectives, not '{name}'",
+            )
+        if values.get("average") == "macro":
+            raise OptionError(
+                "guarantee",
+                "guarantee certifies the pooled (micro) target; use "
+                "average='micro', or per_class=True for a guarantee per class",
+            )
 
 
 def _check_fields_differ(values: Mapping[str, Any]) -> None:
@@ -508,6 +550,17 @@ def _check_fields_differ(values: Mapping[str, Any]) -> None:
             "pred_field",
             f"pred_field and gt_field are both '{pred}'; pass the field of "
             f"model predictions and the field of ground truth",
+        )
+    out = values.get("calibrated_field")
+    if out is not None and out in (pred, gt, *(values.get("compare_with") or [])):
+        raise OptionError(
+            "calibrated_field",
+            f"calibrated_field '{out}' is a field this run reads; name a new field, "
+            f"e.g. '{pred or 'predictions'}_calibrated'",
+        )
+    if out is not None and values.get("calibrate") is None:
+        raise OptionError(
+            "calibrated_field", "calibrated_field needs calibrate ('isotonic' or 'sigmoid')"
         )
     others = values.get("compare_with") or []
     twice = [f for f in others if f in (pred, gt)]

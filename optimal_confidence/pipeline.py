@@ -223,15 +223,20 @@ def sweep(
         fn=counts.fn,
         records=records,
         run_key=request.run_key,
-        objective=request.objective(),
+        # a guarantee is certified by choose(): a target it cannot certify
+        # fails there, with the curves
+        objective=dataclasses.replace(request.objective(), guarantee=None),
     )
 
 
-def choose(result: OptimalConfidenceResult) -> OptimalConfidenceResult:
-    """Chooses the best threshold (and each class's) now, so that an
-    unattainable target fails before anything is stored; the error's
-    ``result`` holds the curves chosen by F1."""
+def choose(result: OptimalConfidenceResult, objective: Objective | None = None) -> OptimalConfidenceResult:
+    """Chooses the best threshold (and each class's) now, by ``objective``
+    (default: the result's), so that an unattainable or uncertifiable
+    target fails before anything is stored; the error's ``result`` holds
+    the curves chosen by F1."""
     try:
+        if objective is not None and objective != result.objective:
+            result = result.with_objective(objective)
         result.best_index  # noqa: B018 - cached
         result.class_choices  # noqa: B018
     except UnattainableTargetError as e:
@@ -253,6 +258,19 @@ class Outcome:
     comparison: Any = None
     exported: str | None = None
     evaluation: str | None = None
+    calibrated_field: str | None = None
+
+    def done(self) -> dict[str, Any]:
+        """What the actions did, as plain values, only those done:
+        ``comparison`` (the models' operating points), ``exported`` (the
+        file), ``evaluation`` (the key), ``calibrated_field``."""
+        out: dict[str, Any] = {}
+        if self.comparison is not None:
+            out["comparison"] = self.comparison.operating_points()
+        for name in ("exported", "evaluation", "calibrated_field"):
+            if getattr(self, name):
+                out[name] = getattr(self, name)
+        return out
 
 
 def band_of(result: OptimalConfidenceResult, request: RunRequest, *, strict: bool) -> Outcome:
@@ -310,7 +328,10 @@ def run(
             a file it cannot write leaves the dataset untouched
         source (None), label_type (None): see :func:`sweep`
     """
-    result = choose(sweep(samples, request, progress=progress, source=source, label_type=label_type))
+    result = sweep(samples, request, progress=progress, source=source, label_type=label_type)
+    result = choose(result, request.objective())
+    if request.calibrate is not None:
+        result = dataclasses.replace(result, calibrator=result.fit_calibrator(request.calibrate))
     if request.n_bootstrap is not None:
         result = result.with_bootstrap(
             request.n_bootstrap, seed=request.seed, level=request.ci_level

@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
+from .reports_certainty import calibration_text, certainty_metrics, guarantee_lines
 from .sweep import point_metrics
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .calibration import Calibration
     from .heldout import HeldOutCheck
     from .objectives import Objective
     from .result import OptimalConfidenceResult
@@ -28,8 +30,6 @@ __all__ = [
     "class_report",
     "class_rows",
     "class_table_markdown",
-    "comparison_markdown",
-    "comparison_report",
     "decimals",
     "format_score",
     "held_out_summary",
@@ -110,6 +110,12 @@ def report(result: "OptimalConfidenceResult", num_rows: int = 5) -> str:
         lines += ["", class_report(result)]
     if result.uncertainty is not None:
         lines += ["", str(interval_summary(result))]
+    certain = guarantee_lines(result)
+    if certain:
+        lines += [""] + certain
+    calibration = calibration_text(result)
+    if calibration:
+        lines += ["", calibration]
     if result.warnings:
         lines += [""] + [f"Warning: {w}" for w in result.warnings]
     return "\n".join(lines)
@@ -152,9 +158,9 @@ def warnings_of(result: "OptimalConfidenceResult") -> list[str]:
     where = _at_floor(result, float(conf.min())) if conf.size and result.config.task != "multiclass" else None
     if where is not None:
         t, lowest = result.best_threshold, float(conf.min())
+        said = "" if t <= lowest else f" (the lowest confidence stored is {lowest:.4g})"
         out.append(
-            f"The chosen threshold {t:.4g} is {where} (the lowest confidence "
-            f"stored is {lowest:.4g}): the predictions were probably saved above a "
+            f"The chosen threshold {t:.4g} is {where}{said}: the predictions were probably saved above a "
             f"confidence floor, so the curve below {lowest:.4g} is unknown and "
             f"a lower threshold may be better. Run inference again with a "
             f"lower confidence threshold (Ultralytics conf=0.001, FiftyOne "
@@ -199,7 +205,7 @@ def metrics(result: "OptimalConfidenceResult") -> dict[str, Any]:
     if result.objective.per_class:
         out["class_thresholds"] = result.class_thresholds
         out["operating_point"] = point_metrics(result.operating_counts())
-    return out
+    return {**out, **certainty_metrics(result)}
 
 
 def _pair(values: tuple[float, float], fmt: str) -> str:
@@ -343,6 +349,7 @@ def run_info(result: "OptimalConfidenceResult") -> dict[str, Any]:
         "coverage": float(result.coverage[i]),
         "ci": _ci_info(result),
         "warnings": list(result.warnings),
+        "guarantee": guarantee_lines(result),
     }
 
 
@@ -381,7 +388,7 @@ def summary_markdown(info: Mapping[str, Any]) -> str:
             f"person), chosen {chosen}  \n"
             f"{fields}, multiclass with escalation, {info['num_samples']} "
             f"samples, {info['num_thresholds']} thresholds ({mode})"
-        ) + warnings_markdown(info.get("warnings"))
+        ) + guarantee_markdown(info.get("guarantee")) + warnings_markdown(info.get("warnings"))
     if info["task"] == "binary":
         setting = f"positive label `{info['positive_label']}`"
     else:
@@ -393,7 +400,29 @@ def summary_markdown(info: Mapping[str, Any]) -> str:
         f"TP {info['tp']}, FP {info['fp']}, FN {info['fn']}  \n"
         f"{fields}, {setting}, {info['num_samples']} samples, "
         f"{info['num_thresholds']} thresholds ({mode})"
-    ) + warnings_markdown(info.get("warnings"))
+    ) + guarantee_markdown(info.get("guarantee")) + warnings_markdown(info.get("warnings"))
+
+
+def guarantee_markdown(lines: Sequence[str] | None) -> str:
+    """The guarantee under a summary: its sentence, the point estimate,
+    and each class's as a list ("" without one)."""
+    if not lines:
+        return ""
+    head = [line for line in lines if not line.startswith("  ")]
+    classes = [f"- {line.strip()}" for line in lines if line.startswith("  ")]
+    return "\n\n**Guarantee:** " + " ".join(head) + ("\n\n" + "\n".join(classes) if classes else "")
+
+
+def calibration_markdown(cal: "Calibration", calibrator: Any = None, after: "Calibration | None" = None) -> str:
+    """The panel's words on calibration: the ECE and its largest gap; with
+    a calibrator stored, what it does on the predictions it was fitted on."""
+    text = f"**Calibration:** {cal.summary()}."
+    if calibrator is not None and after is not None:
+        text += (
+            f"  \n{calibrator.summary()}: ECE {after.ece:.3f} on the predictions it was "
+            f"fitted on (an optimistic view; measure it on other images)."
+        )
+    return text
 
 
 def warnings_markdown(warnings: Sequence[str] | None) -> str:
@@ -565,6 +594,12 @@ def output_markdown(out: Mapping[str, Any]) -> str:
             f"{o['precision']:.3f} · recall {o['recall']:.3f} · TP {o['tp']} · "
             f"FP {o['fp']} · FN {o['fn']}",
         ]
+    if out.get("guarantee"):
+        lines += ["", f"**Guarantee:** {out['guarantee']['summary']}"]
+        if out.get("point_estimate") is not None:
+            lines.append(f"(the point estimate, without a guarantee: {threshold_text(out['point_estimate'])})")
+    if out.get("ece") is not None:
+        lines += ["", f"Calibration: ECE {out['ece']:.3f}"]
     if out.get("review_band_summary"):
         lines += ["", f"**Review band:** {out['review_band_summary']}"]
     if out.get("warnings"):
@@ -575,59 +610,8 @@ def output_markdown(out: Mapping[str, Any]) -> str:
         lines += ["", f"Operating point exported to `{out['exported']}`"]
     if out.get("evaluation"):
         lines += ["", f"FiftyOne evaluation at the chosen threshold stored as `{out['evaluation']}`"]
-    return "\n".join(lines)
-
-
-def _at_text(at: Mapping[str, Any] | None, metric: str) -> str:
-    if at is None:
-        return "not reached"
-    return f"{at[metric]:.3f} at t = {threshold_text(at['threshold'])}"
-
-
-def comparison_report(rows: Sequence[Mapping[str, Any]]) -> str:
-    """Models compared (``ModelComparison.operating_points``): each at its
-    own threshold, then all at the reference's precision and recall."""
-    width = max(5, *(len(r["model"]) for r in rows))
-    p, r = rows[0]["at_precision"], rows[0]["at_recall"]
-    lines = [
-        f"  {'model':<{width}} {'threshold':>10} {'precision':>9} {'recall':>7} {'F1':>7} "
-        f"{'TP':>6} {'FP':>6} {'FN':>6}",
-    ]
-    for row in rows:
-        lines.append(
-            f"  {row['model']:<{width}} {threshold_text(row['threshold']):>10} "
-            f"{row['precision']:>9.4f} {row['recall']:>7.4f} {row['f1']:>7.4f} "
-            f"{row['tp']:>6d} {row['fp']:>6d} {row['fn']:>6d}"
-        )
-    if p is not None:
-        lines += ["", f"At precision >= {p['target']:.4f} (the first model's), recall:"]
-        lines += [f"  {row['model']:<{width}} {_at_text(row['at_precision'], 'recall')}" for row in rows]
-    if r is not None:
-        lines += ["", f"At recall >= {r['target']:.4f} (the first model's), precision:"]
-        lines += [f"  {row['model']:<{width}} {_at_text(row['at_recall'], 'precision')}" for row in rows]
-    return "\n".join(lines)
-
-
-def comparison_markdown(rows: Sequence[Mapping[str, Any]]) -> str:
-    """The comparison's table in markdown, for the panel and the operator."""
-    p, r = rows[0]["at_precision"], rows[0]["at_recall"]
-    head = "| model | threshold | precision | recall | F1 | TP | FP | FN |"
-    lines = ["**Models compared**", "", head, "| :-- | --: | --: | --: | --: | --: | --: | --: |"]
-    for row in rows:
-        lines.append(
-            f"| {_md_cell(row['model'])} | {threshold_text(row['threshold'])} | "
-            f"{row['precision']:.3f} | {row['recall']:.3f} | {row['f1']:.3f} | "
-            f"{row['tp']} | {row['fp']} | {row['fn']} |"
-        )
-    if p is not None and r is not None:
-        lines += [
-            "",
-            f"At the first model's precision {p['target']:.3f}, recall: "
-            + "; ".join(f"{row['model']} {_at_text(row['at_precision'], 'recall')}" for row in rows),
-            "",
-            f"At its recall {r['target']:.3f}, precision: "
-            + "; ".join(f"{row['model']} {_at_text(row['at_recall'], 'precision')}" for row in rows),
-        ]
+    if out.get("calibrated_field"):
+        lines += ["", f"Calibrated confidences written to the new field `{out['calibrated_field']}`"]
     return "\n".join(lines)
 
 

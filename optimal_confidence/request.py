@@ -24,7 +24,7 @@ __all__ = ["RunRequest"]
 #: (its ``name`` is the option ``objective``)
 _OBJECTIVE_OPTIONS = (
     "objective", "beta", "target", "fp_cost", "fn_cost", "average",
-    "per_class", "min_support",
+    "per_class", "min_support", "guarantee",
 )
 
 

@@ -17,19 +17,19 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 
-from . import per_class, reports
+from . import certified, per_class
+from .calibration import Calibrator
 from .objectives import Choice, Objective, choose, metric_curves, objective_curve
 from .options import check_per_class
 from .per_class import ClassChoice
+from .result_actions import ResultActions
 from .review import ReviewBand, band_of
 from .curves import SweepConfig, SweepCurves
 from .sweep import Counts, MatchRecords, count_at, point_metrics
 from .uncertainty import BootstrapSummary, bootstrap
 
 if TYPE_CHECKING:  # pragma: no cover
-    import fiftyone.core.collections as foc
-
-    from .heldout import HeldOutCheck
+    from .guarantee import Guarantee
 
 __all__ = ["ClassChoice", "OptimalConfidenceResult", "SweepConfig", "SweepCurves"]
 
@@ -38,7 +38,7 @@ FORMAT_VERSION = 1
 
 
 @dataclass(frozen=True, eq=False)
-class OptimalConfidenceResult(SweepCurves):
+class OptimalConfidenceResult(SweepCurves, ResultActions):
     """The exact precision/recall/F1 curve of a prediction field against the
     confidence threshold, and its best point.
 
@@ -54,6 +54,9 @@ class OptimalConfidenceResult(SweepCurves):
         uncertainty: the
             :class:`~optimal_confidence.uncertainty.BootstrapSummary` when
             the result was bootstrapped (:meth:`with_bootstrap`), else None
+        calibrator: the
+            :class:`~optimal_confidence.calibration.Calibrator` fitted with
+            the sweep (``calibrate=``), else None
 
     The ``best_*`` attributes describe the threshold that is best by
     :attr:`objective`. Use :meth:`with_objective` to choose again by another
@@ -63,6 +66,36 @@ class OptimalConfidenceResult(SweepCurves):
     run_key: str | None = None
     objective: Objective = Objective()
     uncertainty: BootstrapSummary | None = None
+    calibrator: Calibrator | None = None
+
+    def __post_init__(self) -> None:
+        # a guaranteed threshold is a point of the curves (exact counts)
+        if self.objective.guarantee is not None:
+            certified.insert_point(self, self.guarantee.threshold)
+
+    @cached_property
+    def guarantee(self) -> "Guarantee | None":
+        """With an objective's ``guarantee``: the
+        :class:`~optimal_confidence.guarantee.Guarantee` of the chosen
+        threshold (what is certified, at which level, on how many images;
+        ``summary()`` says it in words), else None. See
+        :mod:`optimal_confidence.certified`.
+
+        Raises:
+            UnattainableTargetError: if no threshold can be certified
+        """
+        if self.objective.guarantee is None:
+            return None
+        return certified.certify_result(self)
+
+    @cached_property
+    def class_guarantees(self) -> "dict[str, Guarantee | str]":
+        """With a per-class objective's ``guarantee``: each class's
+        :class:`~optimal_confidence.guarantee.Guarantee` (the level split
+        between the classes), or why it has none; else ``{}``."""
+        if self.objective.guarantee is None or not self.objective.per_class:
+            return {}
+        return certified.class_guarantees(self)
 
     # -- the chosen point -------------------------------------------------------
 
@@ -79,6 +112,9 @@ class OptimalConfidenceResult(SweepCurves):
 
     @cached_property
     def _choice(self) -> Choice:
+        if self.guarantee is not None:
+            i = int(np.searchsorted(self.thresholds, self.guarantee.threshold))
+            return Choice(i, float(metric_curves(self.counts, None, self.objective)[self.objective.metric][i]))
         return choose(
             self.objective, self.counts, self._macro_counts(), thresholds=self.thresholds
         )
@@ -213,6 +249,8 @@ class OptimalConfidenceResult(SweepCurves):
         """
         if not self.objective.per_class:
             return {}
+        if self.objective.guarantee is not None:
+            return certified.class_choices(self, self.class_guarantees)
         c = self.config
         exact = c.num_thresholds is None
         return per_class.choose_per_class(
@@ -330,89 +368,6 @@ class OptimalConfidenceResult(SweepCurves):
         None before :meth:`with_bootstrap`."""
         return None if self.uncertainty is None else self.uncertainty.score_ci
 
-    # -- FiftyOne ---------------------------------------------------------------
-
-    def view(
-        self, samples: "foc.SampleCollection", threshold: float | None = None
-    ) -> "foc.SampleCollection":
-        """The view of ``samples`` with the predictions kept at a threshold
-        (default: the ones the result deploys); see
-        :func:`optimal_confidence.views.kept_view`."""
-        from .views import kept_view
-
-        return kept_view(self, samples, threshold)
-
-    def check_on(self, samples: "foc.SampleCollection") -> "HeldOutCheck":
-        """Checks the chosen threshold on other images (for example a
-        held-out split, ``dataset.match_tags("val")``): sweeps ``samples``
-        with the same fields, matching and objective and reports the
-        objective at :attr:`best_threshold` there next to its value here;
-        see :func:`optimal_confidence.heldout.check_on`."""
-        from .heldout import check_on
-
-        return check_on(self, samples)
-
-    def evaluate(
-        self, samples: "foc.SampleCollection", eval_key: str, *,
-        threshold: float | None = None, overwrite: bool = False,
-    ) -> Any:
-        """Runs FiftyOne's ``evaluate_detections`` at the operating point
-        (or at ``threshold``) and stores it as an ordinary evaluation under
-        ``eval_key``; see :func:`optimal_confidence.views.evaluate_at`."""
-        from .views import evaluate_at
-
-        return evaluate_at(self, samples, eval_key, threshold=threshold, overwrite=overwrite)
-
-    # -- deployment -------------------------------------------------------------
-
-    @cached_property
-    def warnings(self) -> list[str]:
-        """What to beware of, in sentences (a threshold at the confidence
-        floor the predictions were saved with, ...); see
-        :func:`optimal_confidence.reports.warnings_of`."""
-        return reports.warnings_of(self)
-
-    def deployment_config(self) -> dict[str, Any]:
-        """The operating point as a plain dict; see
-        :func:`optimal_confidence.deployment.deployment_config`."""
-        from .deployment import deployment_config
-
-        return deployment_config(self)
-
-    def export(self, path: str, format: str | None = None) -> str:
-        """Writes :meth:`deployment_config` as JSON, YAML or for Ultralytics
-        (``format="ultralytics"``); see
-        :func:`optimal_confidence.deployment.export`."""
-        from .deployment import export
-
-        return export(self, path, format)
-
-    # -- reports and storage ----------------------------------------------------
-
-    def metrics(self) -> dict[str, Any]:
-        """The best point as a dict of plain numbers (what the operator
-        returns and ``--json`` prints); see :func:`optimal_confidence.reports.metrics`."""
-        return reports.metrics(self)
-
-    def report(self, num_rows: int = 5) -> str:
-        """A readable summary: the best point and a table around it (with
-        per-class thresholds and intervals when the result has them).
-
-        Args:
-            num_rows (5): how many thresholds to show on each side of the
-                best one
-        """
-        return reports.report(self, num_rows)
-
-    def interval_summary(self) -> str | None:
-        """The bootstrap intervals in one sentence, or None without them."""
-        return reports.interval_summary(self)
-
-    def class_report(self) -> str:
-        """The per-class thresholds as a table, and the totals where each
-        class is kept at its own threshold."""
-        return reports.class_report(self)
-
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serializable dict (plain lists and Python numbers)."""
         return _to_dict(self)
@@ -442,6 +397,7 @@ def _to_dict(r: OptimalConfidenceResult) -> dict[str, Any]:
         "run_key": r.run_key,
         "objective": r.objective.to_dict(),
         "uncertainty": None if r.uncertainty is None else r.uncertainty.to_dict(),
+        "calibrator": None if r.calibrator is None else r.calibrator.to_dict(),
     }
 
 
@@ -463,4 +419,5 @@ def _from_dict(cls: type[OptimalConfidenceResult], d: Mapping[str, Any]) -> Opti
         run_key=d.get("run_key"),
         objective=Objective.from_dict(d.get("objective")),
         uncertainty=BootstrapSummary.from_dict(uncertainty) if uncertainty else None,
+        calibrator=Calibrator.from_dict(d["calibrator"]) if d.get("calibrator") else None,
     )

@@ -61,3 +61,16 @@ def video_dataset():
     ds = make_video_dataset("oc-video", num_samples=6, seed=1)
     yield ds
     ds.delete()
+
+
+@pytest.fixture(scope="session")
+def demo_dataset(tmp_path_factory):
+    """The demo dataset at its default size (200 images, train/val tags,
+    two models): enough images for a guarantee to certify something."""
+    from optimal_confidence.demo import make_demo_dataset
+
+    ds = make_demo_dataset(
+        "oc-demo-200", images_dir=str(tmp_path_factory.mktemp("demo-images")), overwrite=True
+    )
+    yield ds
+    ds.delete()

@@ -792,3 +792,34 @@ def test_export_writes_a_new_file_and_shows_the_config(panel_dataset, tmp_path, 
     assert '"threshold": ' in panel.state["message"]
     panel.event("on_click_export")  # never over the file written before
     assert sorted(p.name for p in folder.iterdir()) == ["r.json", "r_2.json"]
+
+
+def test_a_guarantee_marks_the_certified_point_beside_the_estimate(panel_dataset):
+    r = compute_optimal_confidence(
+        panel_dataset, "predictions", objective="precision", target=0.5, guarantee=0.8,
+        calibrate="sigmoid", run_key="certified", progress=False,
+    )
+    point = r.with_objective(guarantee=None).best_threshold
+    assert point != r.best_threshold
+    panel = AppPanel(panel_dataset)
+    panel.event("on_load")
+    traces = {t["name"]: t for t in panel.data["plots"]["threshold"]}
+    assert traces["certified (80%)"]["x"] == [r.best_threshold]
+    assert traces["point estimate (no guarantee)"]["x"] == [point]
+    assert "**Guarantee:** " + r.guarantee.summary() in panel.prop("summary")["default"]
+    # the reliability diagram, before and after the calibrator stored with the run
+    curves = {t["name"]: t for t in panel.data["calibration"]["reliability"]}
+    cal = r.calibration()
+    full = cal.count > 0
+    assert curves["before"]["y"] == pytest.approx(cal.precision[full].tolist())
+    assert "after calibration" in curves
+    assert f"ECE {cal.ece:.3f}" in panel.state["calibration"]["markdown"]
+    assert panel.prop("calibration.reliability")["view"]["name"] == "PlotlyView"
+
+
+def test_logits_have_no_reliability_diagram(panel_dataset):
+    compute_optimal_confidence(panel_dataset, "logits", run_key="logits", progress=False)
+    panel = AppPanel(panel_dataset)
+    panel.event("on_load")
+    assert panel.state["calibration"] is None
+    assert "calibration" not in panel.output["type"]["properties"]

@@ -15,7 +15,9 @@ from conftest import ROOT
 #: modules that must work without FiftyOne (tested without a database)
 PURE = [
     "sweep", "objectives", "uncertainty", "review", "reports", "options",
-    "request", "per_class", "curves", "result", "plots",
+    "request", "per_class", "curves", "result", "plots", "calibration", "guarantee",
+    "pvalues", "certified", "reports_certainty", "reports_compare", "deployment",
+    "result_actions", "option_types",
 ]
 
 MAX_FUNCTION_CODE_LINES = 60

@@ -67,6 +67,12 @@ _FOLDS = (
         ("review_precision", "max_lost", "review_cost"),
     ),
     (
+        "show_calibration", "Calibrate the confidences",
+        "Fit a map from confidence to the chance of being right, stored with "
+        "the run; write calibrated confidences to a new field",
+        ("calibrate", "calibrated_field"),
+    ),
+    (
         "show_deployment", "Evaluate and export the operating point",
         "Store FiftyOne's evaluation at the chosen threshold, write the "
         "threshold(s) to a file for deployment",

@@ -16,7 +16,8 @@ import fiftyone.operators.types as types
 from ..options import option
 from ..jobs import execute
 from ..pipeline import Outcome
-from ..reports import comparison_markdown, output_markdown
+from ..reports import output_markdown
+from ..reports_compare import comparison_markdown
 from ..result import OptimalConfidenceResult
 from ..runs import load_optimal_confidence
 from .form import build_form, check_applies, request_from_params, task_of_params, with_default_fields
@@ -41,14 +42,9 @@ def operator_output(outcome: Outcome) -> dict[str, Any]:
         out["review_band_summary"] = f"No review band: {outcome.band_error}"
     if result.warnings:
         out["warnings"] = list(result.warnings)
-    if outcome.comparison is not None:
-        rows = outcome.comparison.operating_points()
-        out["comparison"] = rows
-        out["comparison_markdown"] = comparison_markdown(rows)
-    if outcome.exported:
-        out["exported"] = outcome.exported
-    if outcome.evaluation:
-        out["evaluation"] = outcome.evaluation
+    out.update(outcome.done())
+    if "comparison" in out:
+        out["comparison_markdown"] = comparison_markdown(out["comparison"])
     return out
 
 

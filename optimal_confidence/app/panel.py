@@ -108,6 +108,8 @@ class ConfidenceCurves(foo.Panel):
         except ValueError as e:
             ctx.panel.state.set(actions.message(str(e)))
             return
+        if t == actions.selected_threshold(ctx):
+            return  # the same value again (the box loses focus): the App is loading that view
         actions.select(ctx, t)
 
     def on_click_apply_objective(self, ctx: Any) -> None:
@@ -345,6 +347,7 @@ class ConfidenceCurves(foo.Panel):
             layout.per_class(panel, state, handlers)
         if info:
             layout.band(panel, state, handlers)
+            layout.calibration(panel, state)
             layout.deploy(panel, state, handlers)
         # stretched: the column (and the plots in it) as wide as the panel
         return types.Property(

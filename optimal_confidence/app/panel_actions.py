@@ -9,7 +9,9 @@ from typing import Any
 from .. import reports
 from ..compare import ModelComparison
 from ..objectives import Objective
-from ..plots import comparison_figures, operating_point, plotly_figures
+from ..plots import comparison_figures, operating_point, plotly_figures, reliability_figure
+from ..reports_certainty import calibrated_calibration, calibration_of
+from ..reports_compare import comparison_markdown
 from ..result import OptimalConfidenceResult
 from ..runs import broken_optimal_confidence_runs, compared_runs, list_optimal_confidence_runs
 from . import panel_layout as layout
@@ -32,6 +34,7 @@ __all__ = [
     "select",
     "selected_threshold",
     "send_curves",
+    "show_calibration",
     "show_comparison",
     "show_result",
     "show_run",
@@ -97,6 +100,7 @@ def show_run(ctx: Any, run_key: str | None, *, runs: list[str] | None = None) ->
         )
         ctx.panel.data.set({"plots.threshold": [], "plots.pr": []})
         show_comparison(ctx, None)
+        show_calibration(ctx, None)
         return
     result = load_result(ctx.dataset, run_key)
     update["objective_inputs"] = objective_inputs(result.objective)
@@ -104,6 +108,7 @@ def show_run(ctx: Any, run_key: str | None, *, runs: list[str] | None = None) ->
     ctx.panel.state.set({"choice": None, "band": None})
     show_result(ctx, result, update)
     show_comparison(ctx, run_key)
+    show_calibration(ctx, result)
 
 
 def show_comparison(ctx: Any, run_key: str | None) -> None:
@@ -127,9 +132,27 @@ def show_comparison(ctx: Any, run_key: str | None) -> None:
         "comparison",
         jsonable({
             "runs": keys,
-            "markdown": reports.comparison_markdown(rows),
+            "markdown": comparison_markdown(rows),
             "layouts": {k: fig["layout"] for k, fig in figs.items()},
         }),
+    )
+
+
+def show_calibration(ctx: Any, result: OptimalConfidenceResult | None) -> None:
+    """The result's reliability diagram (with the calibrator stored with
+    the run: after it too) and its summary; nothing for confidences
+    outside [0, 1]."""
+    cal = None if result is None else calibration_of(result)
+    if cal is None:
+        ctx.panel.state.set("calibration", None)
+        ctx.panel.data.set({"calibration.reliability": []})
+        return
+    after = calibrated_calibration(result)
+    fig = reliability_figure(cal, after=after, width=None, height=layout.PLOT_HEIGHT)
+    ctx.panel.data.set({"calibration.reliability": fig["data"]})
+    ctx.panel.state.set(
+        "calibration",
+        jsonable({"markdown": reports.calibration_markdown(cal, result.calibrator, after), "layout": fig["layout"]}),
     )
 
 

@@ -260,3 +260,19 @@ def deploy(panel: Any, state: Mapping[str, Any], handlers: Mapping[str, Any]) ->
     )
     if state.get("message") and state.get("message_at") == "deploy":
         panel.md(state.get("message"), name="deploy_message")
+
+
+def calibration(panel: Any, state: Mapping[str, Any]) -> None:
+    """The reliability diagram: how often the predictions of each
+    confidence are right, against the diagonal."""
+    found = state.get("calibration")
+    if not found:
+        return
+    panel.md(found["markdown"], name="calibration_text")
+    # the data of plot "reliability" in stack "calibration" is "calibration.reliability"
+    stack = panel.v_stack("calibration", gap=1, align_x="stretch")
+    stack.plot(
+        "reliability", layout=found.get("layout") or {}, config=PLOT_CONFIG,
+        width="100%", height=f"{PLOT_HEIGHT}px",
+    )
+

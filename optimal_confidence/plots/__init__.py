@@ -15,7 +15,9 @@ Both draw the same two plots, from the same :func:`~.data.marks`:
 Optionally, shaded on the threshold plot: a human-review band
 ``[t_low, t_high)`` (:class:`~optimal_confidence.review.ReviewBand`) and
 the bootstrap interval of the chosen threshold (when the result has one).
-Nothing here reads the database.
+A result's reliability diagram (calibration) has its own pair:
+:func:`plot_calibration` and :func:`reliability_figure`. Nothing here
+reads the database.
 """
 
 from ..reports import format_score
@@ -30,6 +32,7 @@ from .data import (
     operating_point,
     threshold_id,
 )
+from .calibration import plot_calibration, reliability_figure
 from .figure import plot_comparison, plot_curves
 from .traces import comparison_figures, plotly_figures
 
@@ -44,8 +47,10 @@ __all__ = [
     "marks",
     "metric_names",
     "operating_point",
+    "plot_calibration",
     "plot_comparison",
     "plot_curves",
     "plotly_figures",
+    "reliability_figure",
     "threshold_id",
 ]

@@ -224,6 +224,13 @@ def _common(result: "OptimalConfidenceResult") -> dict[str, Any]:
     )
 
 
+def _best_label(o: Objective) -> str:
+    if o.guarantee is not None:
+        return f"certified ({100 * o.guarantee:g}%)"
+    # "lowest threshold with accuracy >= t" is no "best" of anything
+    return o.label if o.name == "accuracy" else f"best {o.label}"
+
+
 def _pooled(result: "OptimalConfidenceResult") -> CurveData:
     o = result.objective
     common = _common(result)
@@ -237,8 +244,7 @@ def _pooled(result: "OptimalConfidenceResult") -> CurveData:
         fp=result.fp,
         fn=result.fn,
         best=int(result.best_index),
-        # "lowest threshold with accuracy >= t" is no "best" of anything
-        best_label=o.label if o.name == "accuracy" else f"best {o.label}",
+        best_label=_best_label(o),
         coverage=result.coverage,
         score=float(result.best_score),
         score_label=o.label,
@@ -369,6 +375,9 @@ class Marks:
         label_at: ``(threshold, score)``: where the chosen point's label
             goes on the threshold plot, a free spot near the point (see
             :func:`label_spot`)
+        point_estimate: with a guarantee (all classes), the point the
+            objective chooses without it (:meth:`CurveData.point`), drawn
+            beside the certified one; else None
     """
 
     curves: CurveData
@@ -387,6 +396,7 @@ class Marks:
     operating: dict[str, Any] | None
     fields: str
     label_at: tuple[float, float]
+    point_estimate: dict[str, Any] | None = None
 
     @property
     def multiclass(self) -> bool:
@@ -487,4 +497,16 @@ def marks(
             + (f" (IoU {cfg.iou:g})" if cfg.task == "detection" else "")
         ),
         label_at=label_spot(c, keys),
+        point_estimate=_point_estimate(result, c) if classes is None else None,
     )
+
+
+def _point_estimate(result: "OptimalConfidenceResult", c: CurveData) -> dict[str, Any] | None:
+    """The point the objective chooses without its guarantee, on the
+    pooled curves, or None."""
+    from ..reports_certainty import point_estimate
+
+    t = point_estimate(result)
+    if t is None:
+        return None
+    return c.point(int(np.searchsorted(c.thresholds, t)))

@@ -88,6 +88,7 @@ def _draw_threshold(ax: "Axes", m: Marks) -> None:
         [b["threshold"]], [b[c.mark_on]], marker="*", markersize=14, linestyle="none",
         color=COLORS["best"], label=c.best_label,
     )
+    _draw_estimate(ax, m, "threshold", c.mark_on)
     # the label in a free spot, with a line to the star: curves meet there
     ax.annotate(
         _best_text(m), xy=(b["threshold"], b[c.mark_on]), xytext=m.label_at,
@@ -108,6 +109,17 @@ def _draw_threshold(ax: "Axes", m: Marks) -> None:
     ax.grid(alpha=0.3)
 
 
+def _draw_estimate(ax: "Axes", m: Marks, x: str, y: str) -> None:
+    """With a guarantee: the point estimate, hollow, beside the certified
+    star."""
+    p = m.point_estimate
+    if p is not None:
+        ax.plot(
+            [p[x]], [p[y]], marker="o", markersize=9, linestyle="none", markerfacecolor="none",
+            markeredgewidth=1.5, color=COLORS["best"], label="point estimate (no guarantee)",
+        )
+
+
 def _draw_pr(ax: "Axes", m: Marks) -> None:
     c, b = m.curves, m.best
     ax.plot(c.curve(m.pr_x), c.precision, color=COLORS["pr"], label="accuracy-coverage" if m.multiclass else "PR curve")
@@ -115,6 +127,7 @@ def _draw_pr(ax: "Axes", m: Marks) -> None:
         [b[m.pr_x]], [b["precision"]], marker="*", markersize=14, linestyle="none",
         color=COLORS["best"], label=c.best_label,
     )
+    _draw_estimate(ax, m, m.pr_x, "precision")
     ax.annotate(
         f"t={b['threshold']:.4g}", xy=(b[m.pr_x], b["precision"]), xytext=(8, 8),
         textcoords="offset points", fontsize=8, color=COLORS["best"],

@@ -255,7 +255,7 @@ def _threshold_figure(m: Marks, pts: _Points, selected: float | None, size: dict
     shapes, annotations = _decorations(m, selected)
     annotations.append(_best_label(m))
     return {
-        "data": curves + [star],
+        "data": curves + [star] + _estimate_trace(m, "threshold", c.mark_on),
         "layout": {
             "title": {"text": m.title, "x": 0.02, "font": {"size": 14}},
             "xaxis": {
@@ -273,6 +273,23 @@ def _threshold_figure(m: Marks, pts: _Points, selected: float | None, size: dict
             "annotations": annotations,
         },
     }
+
+
+def _estimate_trace(m: Marks, x: str, y: str) -> list[dict[str, Any]]:
+    """With a guarantee: the point estimate (the best threshold on these
+    images, with no guarantee), a hollow marker beside the certified star."""
+    p = m.point_estimate
+    if p is None:
+        return []
+    return [{
+        "type": "scatter", "mode": "markers", "name": "point estimate (no guarantee)",
+        "x": [num(p[x])], "y": [num(p[y])],
+        "hovertemplate": (
+            f"point estimate, no guarantee<br>t = {p['threshold']:.4g}<br>"
+            f"precision {p['precision']:.3f}, recall {p['recall']:.3f}<extra></extra>"
+        ),
+        "marker": {"symbol": "circle-open", "size": 12, "color": COLORS["best"], "line": {"width": 2}},
+    }]
 
 
 def _operating_trace(m: Marks) -> dict[str, Any]:
@@ -335,6 +352,7 @@ def _pr_figure(m: Marks, pts: _Points, size: dict[str, Any]) -> dict[str, Any]:
     side = "bottom left" if b[m.pr_x] > 0.5 * max(float(np.nanmax(c.curve(m.pr_x))), 1e-9) else "bottom right"
     star = {**_marker(m, b[m.pr_x], b["precision"], side), "text": [f"t = {b['threshold']:.4g}"]}
     data = [curve, star] + ([_operating_trace(m)] if m.operating is not None else [])
+    data += _estimate_trace(m, m.pr_x, "precision")
     shapes = []
     if c.target is not None:
         # precision (accuracy) is the PR figure's y, recall its x

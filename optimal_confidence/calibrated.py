@@ -1,0 +1,115 @@
+"""Calibrated confidences written to a new field: a copy of the
+predictions whose confidences a
+:class:`~optimal_confidence.calibration.Calibrator` maps to the chance of
+being right. The predictions themselves are never touched.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+import fiftyone as fo
+import fiftyone.core.collections as foc
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .calibration import Calibrator
+
+__all__ = ["check_out_field", "write_calibrated"]
+
+#: the label types whose confidences are calibrated, and their list field
+_LISTS = {fo.Detections: "detections", fo.Polylines: "polylines", fo.Classification: None}
+
+
+def _label_type(samples: foc.SampleCollection, field: str) -> type:
+    try:
+        t = samples._get_label_field_type(field)
+    except Exception:
+        t = None
+    if t not in _LISTS:
+        raise ValueError(
+            f"'{field}' is not a Detections, Polylines or Classification field "
+            f"of '{samples._dataset.name}'; name the predictions field"
+        )
+    return t
+
+
+def check_out_field(
+    samples: foc.SampleCollection, pred_field: str, out_field: str, *, overwrite: bool = False
+) -> None:
+    """Refuses an ``out_field`` that is not a new field name (or a field
+    ``overwrite`` may replace) beside ``pred_field``."""
+    frames = pred_field.startswith("frames.")
+    name = out_field[len("frames."):] if frames and out_field.startswith("frames.") else out_field
+    if not isinstance(name, str) or not name.isidentifier() or name.startswith("_"):
+        raise ValueError(
+            f"out_field must be a field name (letters, digits, underscores), e.g. "
+            f"'{pred_field}_calibrated'; got {out_field!r}"
+        )
+    path = ("frames." if frames else "") + name
+    if path == pred_field:
+        raise ValueError(
+            f"out_field is the predictions field '{pred_field}': its labels are never "
+            f"changed; name a new field, e.g. '{pred_field}_calibrated'"
+        )
+    if samples._dataset.has_field(path) and not overwrite:
+        raise ValueError(
+            f"Dataset '{samples._dataset.name}' already has a field '{path}'; name a "
+            f"new field or pass overwrite=True to replace it"
+        )
+
+
+def _calibrate(labels: list[Any], label_type: type, calibrator: "Calibrator") -> int:
+    """Sets each copied prediction's confidence to its calibrated value, in
+    place; returns how many were calibrated."""
+    attr = _LISTS[label_type]
+    preds = [p for lab in labels if lab is not None for p in (getattr(lab, attr) if attr else [lab])]
+    scored = [p for p in preds if p.confidence is not None]
+    if scored:
+        conf = np.array([p.confidence for p in scored], dtype=np.float64)
+        new = calibrator.predict(conf, [p.label for p in scored])
+        for p, c in zip(scored, new):
+            p.confidence = None if np.isnan(c) else float(c)
+    return len(scored)
+
+
+def write_calibrated(
+    calibrator: "Calibrator",
+    samples: foc.SampleCollection,
+    pred_field: str,
+    out_field: str,
+    *,
+    overwrite: bool = False,
+) -> int:
+    """Writes a copy of ``pred_field`` with calibrated confidences to the
+    new field ``out_field`` of the samples of ``samples`` (new label ids;
+    predictions without a confidence stay without one).
+
+    Returns:
+        the number of predictions calibrated
+
+    Raises:
+        ValueError: for a field that is not of predictions, an
+            ``out_field`` that exists (without ``overwrite``) or is
+            ``pred_field``; nothing is written then
+    """
+    label_type = _label_type(samples, pred_field)
+    check_out_field(samples, pred_field, out_field, overwrite=overwrite)
+    values = samples.values(pred_field)
+    frames = pred_field.startswith("frames.")
+    flat = [lab for per in values for lab in (per or [])] if frames else values
+    copies = [None if lab is None else lab.copy() for lab in flat]
+    n = _calibrate(copies, label_type, calibrator)
+    if frames:
+        it = iter(copies)
+        copies = [None if per is None else [next(it) for _ in per] for per in values]
+        if not out_field.startswith("frames."):
+            out_field = "frames." + out_field
+    if overwrite and samples._dataset.has_field(out_field):
+        if frames:
+            samples._dataset.delete_frame_field(out_field[len("frames."):])
+        else:
+            samples._dataset.delete_sample_field(out_field)
+    samples.set_values(out_field, copies)
+    return n

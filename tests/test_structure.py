@@ -10,7 +10,8 @@ import sys
 
 import pytest
 
-from conftest import ROOT
+# the repository (not from conftest: `python tests/test_structure.py` starts no database)
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 #: modules that must work without FiftyOne (tested without a database)
 PURE = [
@@ -81,3 +82,28 @@ def test_the_plugins_root_module_only_registers():
     tree = ast.parse(text)
     defined = [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
     assert defined == ["register"]
+
+
+def sizes(top: int = 10) -> str:
+    """The longest functions (code lines), the largest classes and every
+    module's lines, as the checks above measure them."""
+    funcs, classes, modules = [], [], []
+    for path, text in _sources():
+        src = text.splitlines()
+        modules.append((len(src), path))
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                funcs.append((_code_lines(src, node), f"{path}:{node.lineno} {node.name}"))
+            elif isinstance(node, ast.ClassDef):
+                classes.append((node.end_lineno - node.lineno + 1, f"{path}:{node.lineno} {node.name}"))
+    out = [f"the {top} longest functions (code lines; limit {MAX_FUNCTION_CODE_LINES}):"]
+    out += [f"  {n:4d}  {where}" for n, where in sorted(funcs, reverse=True)[:top]]
+    out += [f"the largest classes (lines; limit {MAX_CLASS_LINES}):"]
+    out += [f"  {n:4d}  {where}" for n, where in sorted(classes, reverse=True)[:5]]
+    out += [f"modules (lines; limit {MAX_MODULE_LINES}):"]
+    out += [f"  {n:4d}  {where}" for n, where in sorted(modules, reverse=True)]
+    return "\n".join(out)
+
+
+if __name__ == "__main__":  # .venv/bin/python tests/test_structure.py
+    print(sizes())

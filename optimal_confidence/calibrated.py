@@ -18,6 +18,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["check_out_field", "write_calibrated"]
 
+#: the key of the field ``info`` that marks a field a calibrator wrote: the
+#: only kind of existing field ``overwrite=True`` replaces
+MARK = "optimal_confidence_calibrated_from"
+
 #: the label types whose confidences are calibrated, and their list field
 _LISTS = {fo.Detections: "detections", fo.Polylines: "polylines", fo.Classification: None}
 
@@ -38,8 +42,10 @@ def _label_type(samples: foc.SampleCollection, field: str) -> type:
 def check_out_field(
     samples: foc.SampleCollection, pred_field: str, out_field: str, *, overwrite: bool = False
 ) -> None:
-    """Refuses an ``out_field`` that is not a new field name (or a field
-    ``overwrite`` may replace) beside ``pred_field``."""
+    """Refuses an ``out_field`` that is not a new field name beside
+    ``pred_field``, or, with ``overwrite``, a field a calibrator wrote:
+    ``overwrite`` never replaces a field this tool did not write (ground
+    truth, another model's predictions)."""
     frames = pred_field.startswith("frames.")
     name = out_field[len("frames."):] if frames and out_field.startswith("frames.") else out_field
     if not isinstance(name, str) or not name.isidentifier() or name.startswith("_"):
@@ -53,10 +59,19 @@ def check_out_field(
             f"out_field is the predictions field '{pred_field}': its labels are never "
             f"changed; name a new field, e.g. '{pred_field}_calibrated'"
         )
-    if samples._dataset.has_field(path) and not overwrite:
+    dataset = samples._dataset
+    if not dataset.has_field(path):
+        return
+    if not overwrite:
         raise ValueError(
-            f"Dataset '{samples._dataset.name}' already has a field '{path}'; name a "
+            f"Dataset '{dataset.name}' already has a field '{path}'; name a "
             f"new field or pass overwrite=True to replace it"
+        )
+    if MARK not in (dataset.get_field(path).info or {}):
+        raise ValueError(
+            f"Field '{path}' of dataset '{dataset.name}' was not written by a "
+            f"calibrator, and overwrite only replaces calibrated confidences: name "
+            f"a new field (or delete '{path}' yourself if you mean to)"
         )
 
 
@@ -68,7 +83,13 @@ def _calibrate(labels: list[Any], label_type: type, calibrator: "Calibrator") ->
     scored = [p for p in preds if p.confidence is not None]
     if scored:
         conf = np.array([p.confidence for p in scored], dtype=np.float64)
-        new = calibrator.predict(conf, [p.label for p in scored])
+        positive = calibrator.positive_label
+        if positive is None:
+            new = calibrator.predict(conf, [p.label for p in scored])
+        else:  # binary: calibrate the positive score, keep each answer's label
+            is_pos = np.array([p.label == positive for p in scored], dtype=bool)
+            cal = calibrator.predict(np.where(is_pos, conf, 1.0 - conf), [positive] * len(scored))
+            new = np.where(is_pos, cal, 1.0 - cal)
         for p, c in zip(scored, new):
             p.confidence = None if np.isnan(c) else float(c)
     return len(scored)
@@ -84,15 +105,18 @@ def write_calibrated(
 ) -> int:
     """Writes a copy of ``pred_field`` with calibrated confidences to the
     new field ``out_field`` of the samples of ``samples`` (new label ids;
-    predictions without a confidence stay without one).
+    predictions without a confidence stay without one). The field's
+    ``info`` records that a calibrator wrote it and from which field; with
+    ``overwrite``, such a field (and no other) gets the new values on the
+    samples of ``samples`` (other samples keep theirs).
 
     Returns:
         the number of predictions calibrated
 
     Raises:
         ValueError: for a field that is not of predictions, an
-            ``out_field`` that exists (without ``overwrite``) or is
-            ``pred_field``; nothing is written then
+            ``out_field`` that exists (without ``overwrite``, or not written
+            by a calibrator) or is ``pred_field``; nothing is written then
     """
     label_type = _label_type(samples, pred_field)
     check_out_field(samples, pred_field, out_field, overwrite=overwrite)
@@ -106,10 +130,9 @@ def write_calibrated(
         copies = [None if per is None else [next(it) for _ in per] for per in values]
         if not out_field.startswith("frames."):
             out_field = "frames." + out_field
-    if overwrite and samples._dataset.has_field(out_field):
-        if frames:
-            samples._dataset.delete_frame_field(out_field[len("frames."):])
-        else:
-            samples._dataset.delete_sample_field(out_field)
     samples.set_values(out_field, copies)
+    field = samples._dataset.get_field(out_field)
+    if (field.info or {}).get(MARK) != pred_field:
+        field.info = {**(field.info or {}), MARK: pred_field}
+        field.save()
     return n

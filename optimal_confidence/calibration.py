@@ -338,6 +338,11 @@ class Calibrator:
         num_predictions: the scored predictions it was fitted on
         min_per_class: classes with fewer scored predictions than this use
             the global map
+        positive_label: for a binary classifier, its positive class: the
+            maps take and give positive scores (the confidence of a
+            positive answer, one minus that of a negative one), and
+            :meth:`apply` writes each answer's confidence so that its
+            positive score is the calibrated one; else None
     """
 
     method: str
@@ -345,6 +350,7 @@ class Calibrator:
     class_maps: dict[str, CalibrationMap]
     num_predictions: int
     min_per_class: int
+    positive_label: str | None = None
 
     def predict(
         self, confidences: np.ndarray, labels: Sequence[str | None] | None = None
@@ -384,7 +390,8 @@ class Calibrator:
         """Writes a copy of ``pred_field`` with calibrated confidences to
         the **new** field ``out_field`` of ``samples`` (a FiftyOne dataset
         or view); ``pred_field`` itself is never changed, and an existing
-        ``out_field`` is refused unless ``overwrite=True``. See
+        ``out_field`` is refused unless ``overwrite=True`` and a calibrator
+        wrote it (never the ground truth or another model's field). See
         :func:`optimal_confidence.calibrated.write_calibrated`.
 
         Returns:
@@ -415,6 +422,7 @@ class Calibrator:
             "class_maps": {k: m.to_dict() for k, m in self.class_maps.items()},
             "num_predictions": int(self.num_predictions),
             "min_per_class": int(self.min_per_class),
+            "positive_label": self.positive_label,
         }
 
     @classmethod
@@ -433,6 +441,7 @@ class Calibrator:
             },
             num_predictions=int(d["num_predictions"]),
             min_per_class=int(d["min_per_class"]),
+            positive_label=d.get("positive_label"),
         )
 
 
@@ -459,6 +468,7 @@ def fit_calibrator(
     method: str = "isotonic",
     per_class: bool = True,
     min_per_class: int = 50,
+    positive_label: str | None = None,
 ) -> Calibrator:
     """Fits a monotone map from confidence to the probability that a
     prediction is right (a true positive by the sweep's matching).
@@ -487,6 +497,10 @@ def fit_calibrator(
             classes with fewer (and predictions without a class) use the
             global map, which is always fitted
         min_per_class (50): the fewest scored predictions for a class map
+        positive_label (None): for the records of a binary classifier (whose
+            confidences are positive scores), its positive class, kept in
+            the calibrator so that :meth:`Calibrator.apply` maps positive
+            scores
 
     Returns:
         a :class:`Calibrator`
@@ -514,6 +528,7 @@ def fit_calibrator(
         class_maps=class_maps,
         num_predictions=int(conf.size),
         min_per_class=int(min_per_class),
+        positive_label=positive_label,
     )
 
 

@@ -83,10 +83,13 @@ class ModelComparison:
 
 
 def _at(result: OptimalConfidenceResult, metric: str, target: float) -> dict[str, float] | None:
-    """Where the model reaches ``metric >= target`` with the most of the
-    other metric, or None."""
+    """Where the model reaches ``metric >= target`` on these images with the
+    most of the other metric (a point estimate, never a guarantee), or
+    None."""
     try:
-        other = result.with_objective(metric, target=min(max(target, 1e-9), 1.0), per_class=False)
+        other = result.with_objective(
+            metric, target=min(max(target, 1e-9), 1.0), per_class=False, guarantee=None
+        )
     except UnattainableTargetError:
         return None
     return {

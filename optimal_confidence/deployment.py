@@ -32,16 +32,22 @@ def deployment_config(result: "OptimalConfidenceResult") -> dict[str, Any]:
     """The operating point as a plain, JSON-safe dict.
 
     Keys: ``threshold`` (the global one), ``class_thresholds`` (with
-    per-class thresholds), ``iou``, ``classwise``, ``pred_field``,
+    per-class thresholds), ``task`` (``"detection"``, ``"binary"`` or
+    ``"multiclass"``), ``positive_label`` (binary: an image is called
+    positive when its positive score, the confidence of a positive answer
+    or one minus that of a negative one, is at least the threshold),
+    ``iou``, ``classwise``, ``pred_field``,
     ``gt_field``, ``objective`` (its name, parameters, label and score),
     ``counts`` (TP, FP, FN, precision, recall, F1 where every class is kept
     at its threshold), ``dataset``, ``run_key``, ``created`` (UTC, ISO
-    8601), and when the result has them ``interval`` (bootstrap) and
-    ``guarantee``.
+    8601), and when the result has them ``interval`` (bootstrap),
+    ``guarantee`` and ``class_guarantees`` (class -> guarantee, or why the
+    class has none).
     """
     c, o = result.config, result.objective
     out: dict[str, Any] = {
         "threshold": result.best_threshold,
+        "task": c.task,
         "iou": c.iou,
         "classwise": c.classwise,
         "pred_field": c.pred_field,
@@ -52,6 +58,8 @@ def deployment_config(result: "OptimalConfidenceResult") -> dict[str, Any]:
         "run_key": result.run_key,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
+    if c.task == "binary":
+        out["positive_label"] = c.positive_label
     if o.per_class:
         out["class_thresholds"] = dict(result.class_thresholds)
     if result.uncertainty is not None:
@@ -65,6 +73,11 @@ def deployment_config(result: "OptimalConfidenceResult") -> dict[str, Any]:
     guarantee = getattr(result, "guarantee", None)
     if guarantee is not None:
         out["guarantee"] = guarantee.to_dict()
+    by_class = getattr(result, "class_guarantees", None) if o.per_class else None
+    if by_class:
+        out["class_guarantees"] = {
+            k: g if isinstance(g, str) else g.to_dict() for k, g in by_class.items()
+        }
     return out
 
 
@@ -83,6 +96,7 @@ def _ultralytics(config: Mapping[str, Any]) -> dict[str, Any]:
         "conf": conf,
         "threshold": config["threshold"],
         "class_thresholds": dict(by_class),
+        **({"task": config["task"]} if "task" in config else {}),
         "source": {k: config[k] for k in ("dataset", "run_key", "pred_field", "created")},
     }
 
@@ -93,10 +107,11 @@ def export(result: "OptimalConfidenceResult", path: str, format: str | None = No
     Args:
         result: an :class:`~optimal_confidence.result.OptimalConfidenceResult`
         path: the file to write (its folder is created)
-        format (None): ``"json"``, ``"yaml"`` or ``"ultralytics"`` (a YAML
-            file with ``conf`` for ``model.predict(conf=...)`` and the
-            per-class thresholds for :func:`apply_thresholds`); by default
-            from the file's extension (``.yaml``/``.yml``: YAML, else JSON)
+        format (None): ``"json"``, ``"yaml"`` or ``"ultralytics"`` (``conf``
+            for ``model.predict(conf=...)`` and the per-class thresholds for
+            :func:`apply_thresholds`, YAML unless ``path`` ends in
+            ``.json``); by default from the file's extension
+            (``.yaml``/``.yml``: YAML, else JSON)
 
     Returns:
         the absolute path written
@@ -104,12 +119,19 @@ def export(result: "OptimalConfidenceResult", path: str, format: str | None = No
     Raises:
         ValueError: for an unknown format, or a path that cannot be written
     """
-    fmt = format or ("yaml" if path.lower().endswith((".yaml", ".yml")) else "json")
+    path = os.fspath(path)
+    yaml_path = path.lower().endswith((".yaml", ".yml"))
+    fmt = format or ("yaml" if yaml_path else "json")
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {list(FORMATS)}; got {format!r}")
     config = deployment_config(result)
     data = _ultralytics(config) if fmt == "ultralytics" else config
-    if fmt == "json":
+    if fmt == "yaml" and path.lower().endswith(".json"):
+        raise ValueError(
+            f"format='yaml' with a .json path: {path} would not read back; name a "
+            f".yaml file or drop format"
+        )
+    if fmt == "json" or (fmt == "ultralytics" and path.lower().endswith(".json")):
         text = json.dumps(data, indent=2) + "\n"
     else:
         import yaml
@@ -125,7 +147,9 @@ def export(result: "OptimalConfidenceResult", path: str, format: str | None = No
     return target
 
 
-def _load(config: Mapping[str, Any] | str) -> Mapping[str, Any]:
+def _load(config: Mapping[str, Any] | str | os.PathLike) -> Mapping[str, Any]:
+    if isinstance(config, os.PathLike):
+        config = os.fspath(config)
     if not isinstance(config, str):
         return config
     with open(config) as f:
@@ -146,10 +170,16 @@ def threshold_for(config: Mapping[str, Any], label: Any) -> float:
 
 def _kept(config: Mapping[str, Any], pairs: Iterable[tuple[Any, Any]]) -> list[bool]:
     """Whether each ``(label, confidence)`` is kept: confidence >= its
-    threshold; a missing confidence never is."""
+    threshold (for a binary config, the positive score: an answer kept is
+    one that calls the image positive); a missing confidence never is."""
+    positive = config.get("positive_label") if config.get("task") == "binary" else None
     out = []
     for label, conf in pairs:
         ok = conf is not None and np.isfinite(float(conf))
+        if ok and positive is not None:
+            score = float(conf) if label == positive else 1.0 - float(conf)
+            out.append(bool(score >= float(config["threshold"])))
+            continue
         out.append(bool(ok and float(conf) >= threshold_for(config, label)))
     return out
 
@@ -173,16 +203,20 @@ def apply_thresholds(
     class_names: Mapping[int, str] | None = None,
 ) -> Any:
     """Keeps what the config keeps: predictions with a confidence at or
-    above their class's threshold (the global one for other classes).
+    above their class's threshold (the global one for other classes). For a
+    binary classifier's config, the answers that call the image positive:
+    positive score (the confidence of a ``positive_label`` answer, one minus
+    that of another) at or above the threshold.
 
     Args:
-        detections: a FiftyOne ``Detections`` (a new one is returned, the
-            kept detections shared with it), a ``supervision.Detections``
+        detections: a FiftyOne ``Detections`` (a copy is returned, with
+            the container's other attributes and the kept detections shared
+            with it), a ``supervision.Detections``
             (the kept rows; class names from ``data["class_name"]`` or
             ``class_names``), or ``(label, confidence)`` pairs (a list of
             the kept pairs)
-        config: a :func:`deployment_config` dict, or the path of a file
-            :func:`export` wrote
+        config: a :func:`deployment_config` dict, or the path (``str`` or
+            ``os.PathLike``) of a file :func:`export` wrote
         class_names (None): for ``supervision.Detections`` without class
             names in their data: ``class_id`` to name
 
@@ -193,7 +227,9 @@ def apply_thresholds(
     if hasattr(detections, "detections"):  # FiftyOne Detections
         dets = list(detections.detections or [])
         keep = _kept(config, ((d.label, d.confidence) for d in dets))
-        return type(detections)(detections=[d for d, k in zip(dets, keep) if k])
+        out = detections.copy() if hasattr(detections, "copy") else type(detections)()
+        out.detections = [d for d, k in zip(dets, keep) if k]
+        return out
     if hasattr(detections, "xyxy") and hasattr(detections, "confidence"):  # supervision
         labels = _supervision_labels(detections, class_names)
         conf = detections.confidence

@@ -18,10 +18,12 @@ Losses (:func:`empirical_risk`), each in ``[0, 1]`` per image:
 -   ``"recall"`` (detections): the per-image miss rate ``m_i(t) = FN_i(t) /
     GT_i`` over the images with ground truth;
 -   ``"precision"`` (detections): the per-image false discovery proportion
-    ``q_i(t) = FP_i(t) / max(kept_i(t), 1)`` over all swept images. Its
-    mean is the per-image false discovery rate, not one minus the pooled
-    precision (which weighs images by how many predictions they keep);
-    the pooled precision at the certified threshold is reported next to it;
+    ``q_i(t) = FP_i(t) / max(kept_i(t), 1)`` over the images with a scored
+    prediction (an image without one has nothing to discover, and would
+    only dilute the rate). Its mean is the per-image false discovery rate,
+    not one minus the pooled precision (which weighs images by how many
+    predictions they keep); the pooled precision at the certified threshold
+    is reported next to it, and required to reach the target there too;
 -   ``"accuracy"`` (a classifier that escalates the answers below ``t`` to a
     person, one answer per image): the error rate of the automatic answers,
     ``P(wrong | confidence >= t)``.
@@ -49,7 +51,7 @@ from .pvalues import (
     hoeffding_p_value,
     upper_confidence_bound,
 )
-from .sweep import MatchRecords, count_at, point_metrics
+from .sweep import MatchRecords, count_at, point_metrics, precision_recall_f1
 
 __all__ = [
     "GUARANTEE_OBJECTIVES",
@@ -152,11 +154,16 @@ def _fdp_steps(records: MatchRecords) -> tuple[np.ndarray, np.ndarray]:
     return c[last], q - prev
 
 
+def _scored_images(records: MatchRecords) -> int:
+    return int(np.unique(records.pred_sample[~np.isnan(records.pred_conf)]).size)
+
+
 def _false_discovery(records: MatchRecords, t: np.ndarray) -> Risk:
-    """Mean over all swept images of ``FP_i(t) / max(kept_i(t), 1)``."""
-    n = int(records.num_samples)
+    """Mean of ``FP_i(t) / max(kept_i(t), 1)`` over the images with a scored
+    prediction (the others have nothing to discover at any threshold)."""
+    n = _scored_images(records)
     if n == 0:
-        raise ValueError("There are no images to certify a threshold on")
+        raise ValueError("There are no predictions with a confidence to certify a threshold on")
     where, step = _fdp_steps(records)
     risk = np.clip(_sum_ge(where, step, t) / n, 0.0, 1.0)
     return Risk(risk, np.full(len(t), n, dtype=np.int64))
@@ -233,13 +240,14 @@ class Guarantee:
         level: the guarantee, e.g. 0.9 (for per-class thresholds, the joint
             level over all the classes)
         risk_bound: ``alpha = 1 - target``
-        threshold: the certified threshold ``t``: the riskiest threshold
-            certified (the highest for a recall target, the lowest for
-            precision and accuracy targets)
+        threshold: the certified threshold ``t``: the riskiest certified
+            threshold (the highest for a recall target, the lowest for
+            precision and accuracy targets) at which the pooled recall or
+            precision on these images also reaches the target
         num_images: the images the guarantee rests on: those with ground
-            truth (recall), all swept images (precision; for a class, those
-            with a prediction of it), the judged images (accuracy: one
-            answer row each, with or without a confidence)
+            truth (recall), those with a scored prediction (precision; for a
+            class, of the class), the judged images (accuracy: one answer
+            row each, with or without a confidence)
         empirical_risk: the mean loss at ``threshold`` on these images
         p_value: the p-value of ``H: R(threshold) > risk_bound``
         precision: the pooled precision at ``threshold`` (the accuracy of
@@ -293,8 +301,8 @@ class Guarantee:
     def _which_images(self) -> str:
         if self.objective == "recall":
             return " with ground truth" + (" of the class" if self.class_name is not None else "")
-        if self.objective == "precision" and self.class_name is not None:
-            return " with a prediction of the class"
+        if self.objective == "precision":
+            return " with a prediction" + (" of the class" if self.class_name is not None else "")
         return ""
 
     def summary(self) -> str:
@@ -406,7 +414,7 @@ def _certify(
     rejected = fixed_sequence_test(p[order], delta)
     if rejected == 0:
         raise _unattainable(records, t, objective_name, target, delta, r, order)
-    j = int(order[rejected - 1])
+    j = _riskiest_reaching_the_pooled_target(records, t, order[:rejected], objective_name, target)
     m = point_metrics(count_at(records, t[j : j + 1]))
     coverage = None
     if objective_name == "accuracy":
@@ -429,6 +437,40 @@ def _certify(
     )
 
 
+def _riskiest_reaching_the_pooled_target(
+    pooled: MatchRecords, t: np.ndarray, certified: np.ndarray, objective_name: str, target: float
+) -> int:
+    """Of the certified candidates (``certified``, in the test's order), the
+    riskiest at which the pooled metric on these images also reaches the
+    target.
+
+    Learn-then-Test controls the chance that *any* certified candidate has a
+    risk above the bound, so choosing among them keeps the guarantee. The
+    per-image rates weigh every image alike, the pooled precision and recall
+    weigh every object alike; requiring both means that asking for a
+    guarantee never picks a threshold that misses the target on the very
+    images it was certified on (a threshold the point estimate would reject).
+    For the accuracy target both are the same (one answer per image).
+    """
+    if objective_name == "accuracy":
+        return int(certified[-1])
+    precision, recall, _ = precision_recall_f1(count_at(pooled, t[certified]))
+    m = precision if objective_name == "precision" else recall
+    ok = np.flatnonzero(m >= target - 1e-12)
+    if ok.size == 0:
+        j = int(certified[0])
+        way = "up" if objective_name == "recall" else "down"
+        raise UnattainableTargetError(
+            f"Learn-then-Test certifies the {GUARANTEE_OBJECTIVES[objective_name]} at "
+            f"{certified.size} candidate thresholds (from {t[j]:.4g} {way}), but the pooled "
+            f"{objective_name} on these images stays below {target:g} at all of them "
+            f"(at most {float(m.max()):.3f}): lower the target",
+            best_value=float(m.max()),
+            best_threshold=float(t[certified[int(np.argmax(m))]]),
+        )
+    return int(certified[ok[-1]])
+
+
 def certify(
     records: MatchRecords,
     thresholds: Any,
@@ -445,7 +487,11 @@ def certify(
     threshold misses the least), descending for precision and accuracy
     targets (the highest threshold keeps the fewest mistakes). Each is
     rejected while its p-value is ``<= delta = 1 - guarantee``; the first
-    that is not stops the sequence, and the last rejected is returned.
+    that is not stops the sequence. Of the rejected (certified) thresholds,
+    the riskiest at which the pooled recall or precision on these images
+    also reaches the target is returned: choosing among certified
+    thresholds keeps the guarantee, and a guarantee never picks a threshold
+    the point estimate would reject.
     Fixed-sequence testing controls the chance of certifying any threshold
     whose risk is above ``alpha`` at ``delta`` without a multiplicity
     correction: that needs the first such threshold in the order to pass a
@@ -517,8 +563,6 @@ def certify_per_class(
     out: dict[str, Guarantee | str] = {}
     for name in classes:
         rec = records.restrict_to_class(name)
-        if objective_name == "precision":
-            rec = _images_with_predictions(rec)
         try:
             out[name] = _certify(
                 rec, t, objective_name, float(target), float(guarantee),
@@ -529,32 +573,12 @@ def certify_per_class(
     return out
 
 
-def _images_with_predictions(records: MatchRecords) -> MatchRecords:
-    """The rows of the images with a scored prediction, the images
-    renumbered: the population of a class's false discovery rate."""
-    keep = np.unique(records.pred_sample[~np.isnan(records.pred_conf)])
-    new = np.full(records.num_samples, -1, dtype=np.int64)
-    new[keep] = np.arange(keep.size)
-    g = new[records.gt_sample] >= 0
-    return MatchRecords(
-        classes=records.classes,
-        pred_conf=records.pred_conf,
-        pred_tp=records.pred_tp,
-        pred_class=records.pred_class,
-        pred_sample=new[records.pred_sample],
-        gt_conf=records.gt_conf[g],
-        gt_class=records.gt_class[g],
-        gt_sample=new[records.gt_sample[g]],
-        num_samples=int(keep.size),
-    )
-
-
 def _num_images(records: MatchRecords, objective_name: str) -> int:
     if objective_name == "recall":
         return int(np.unique(records.gt_sample).size)
     if objective_name == "accuracy":
         return int(records.num_preds)
-    return int(records.num_samples)
+    return _scored_images(records)
 
 
 def _scale_needed(objective_name: str, risk: float, n: int, alpha: float, delta: float) -> float:

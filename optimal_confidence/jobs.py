@@ -50,8 +50,11 @@ def _check_actions(samples: foc.SampleCollection, request: RunRequest, label_typ
     key = request.evaluate_key
     if key is None:
         return
-    if not issubclass(label_type, fo.Detections):
-        raise OptionError("evaluate_key", "evaluate_key runs evaluate_detections: it is for Detections fields")
+    if issubclass(label_type, fo.Classification):
+        raise OptionError(
+            "evaluate_key",
+            "evaluate_key runs evaluate_detections: it is for Detections and Polylines fields",
+        )
     if key in samples.list_evaluations() and not request.overwrite:
         raise OptionError(
             "evaluate_key",

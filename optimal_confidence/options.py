@@ -289,7 +289,8 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "overwrite", "bool", "storage", "Overwrite",
-        "replace an existing run (or evaluation) with this key", default=False, cli_flag=True,
+        "replace an existing run (or evaluation) with this key, or a calibrated "
+        "field a calibrator wrote", default=False, cli_flag=True,
     ),
     # -- calibration
     Option(

@@ -180,7 +180,9 @@ class OptimalConfidenceResult(SweepCurves, ResultActions):
                 keeps the current one
             **kwargs: fields of the objective to change (``beta``,
                 ``target``, ``fp_cost``, ``fn_cost``, ``average``,
-                ``per_class``, ``min_support``)
+                ``per_class``, ``min_support``, ``guarantee``); with the
+                same objective name the others are kept (a guarantee
+                included: pass ``guarantee=None`` for the point estimate)
 
         Raises:
             UnattainableTargetError: if no threshold reaches the target

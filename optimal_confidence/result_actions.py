@@ -115,7 +115,11 @@ class ResultActions:
         :func:`optimal_confidence.calibration.fit_calibrator`."""
         from .calibration import fit_calibrator
 
-        return fit_calibrator(self.records, method=method, per_class=per_class, min_per_class=min_per_class)
+        positive = self.config.positive_label if self.config.task == "binary" else None
+        return fit_calibrator(
+            self.records, method=method, per_class=per_class, min_per_class=min_per_class,
+            positive_label=positive,
+        )
 
     # -- reports ---------------------------------------------------------------
 

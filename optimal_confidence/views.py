@@ -69,9 +69,10 @@ def kept_view(
 ) -> foc.SampleCollection:
     """The view of ``samples`` with the predictions kept at a threshold.
 
-    Predictions with ``confidence >= threshold`` stay; the others (and
-    predictions without a confidence) are filtered out of the view, not
-    deleted. Samples left without predictions stay in the view
+    Predictions with ``confidence >= threshold`` stay (for a binary
+    classifier, the answers whose positive score is: those that call the
+    image positive); the others (and predictions without a confidence) are
+    filtered out of the view, not deleted. Samples left without predictions stay in the view
     (``only_matches=False``), so evaluating the view counts their ground
     truth as false negatives, exactly as ``result.counts_at`` does::
 
@@ -96,7 +97,12 @@ def kept_view(
             predictions field, or ``threshold`` is not a finite number
     """
     _check_samples(result, samples)
-    if threshold is not None:
+    c = result.config
+    if c.task == "binary":  # the answers that call the image positive
+        t = result.best_threshold if threshold is None else check_number("threshold", threshold)
+        score = (F("label") == c.positive_label).if_else(F("confidence"), 1 - F("confidence"))
+        keep = score >= t
+    elif threshold is not None:
         keep = F("confidence") >= check_number("threshold", threshold)
     elif result.objective.per_class:
         keep = _per_class_filter(result)
@@ -155,7 +161,8 @@ def evaluate_at(
             instead (sums equal ``result.counts_at(threshold)``)
         overwrite (False): whether to replace an existing evaluation
             ``eval_key``; without it, an existing key is refused and nothing
-            changes
+            changes. The replacement is run under a new key and renamed
+            once complete, so a failed run leaves the old evaluation
 
     Returns:
         FiftyOne's ``DetectionResults``
@@ -175,19 +182,44 @@ def evaluate_at(
     _check_samples(result, samples)
     if threshold is not None:  # checked before an evaluation is replaced
         threshold = check_number("threshold", threshold)
-    if eval_key in samples.list_evaluations():
-        if not overwrite:
-            raise ValueError(
-                f"Dataset '{samples._dataset.name}' already has an evaluation "
-                f"'{eval_key}'; choose another key or pass overwrite=True"
-            )
-        samples._dataset.delete_evaluation(eval_key)
+    dataset = samples._dataset
+    replace = eval_key in dataset.list_evaluations()
+    if replace and not overwrite:
+        raise ValueError(
+            f"Dataset '{dataset.name}' already has an evaluation "
+            f"'{eval_key}'; choose another key or pass overwrite=True"
+        )
+    # a replacement is evaluated under a new key first: the old evaluation
+    # stays until the new one is complete
+    key = _free_evaluation_key(dataset, eval_key) if replace else eval_key
     kwargs: dict[str, Any] = dict(
-        gt_field=c.gt_field, eval_key=eval_key, iou=c.iou, classwise=c.classwise,
+        gt_field=c.gt_field, eval_key=key, iou=c.iou, classwise=c.classwise,
         iscrowd=c.iscrowd,
     )
     if c.use_masks:
         kwargs["use_masks"] = True
     if c.use_boxes:
         kwargs["use_boxes"] = True
-    return kept_view(result, samples, threshold).evaluate_detections(c.pred_field, **kwargs)
+    try:
+        out = kept_view(result, samples, threshold).evaluate_detections(c.pred_field, **kwargs)
+    except BaseException:
+        if replace and key in dataset.list_evaluations():
+            dataset.delete_evaluation(key)
+        raise
+    if not replace:
+        return out
+    dataset.delete_evaluation(eval_key)
+    dataset.rename_evaluation(key, eval_key)
+    return dataset.load_evaluation_results(eval_key, cache=False)
+
+
+def _free_evaluation_key(dataset: Any, eval_key: str) -> str:
+    """A key no evaluation and no field of ``dataset`` uses yet."""
+    taken = set(dataset.list_evaluations())
+    fields = set(dataset.get_field_schema(flat=True))
+    i = 0
+    while True:
+        key = f"{eval_key}_oc_new{i or ''}"
+        if key not in taken and not any(f == key or f.startswith(key + "_") for f in fields):
+            return key
+        i += 1

@@ -12,6 +12,8 @@ import pytest
 import fiftyone as fo
 import fiftyone.operators as foo
 
+import optimal_confidence as oc
+
 from optimal_confidence import compute_optimal_confidence, load_optimal_confidence
 from optimal_confidence.__main__ import main
 
@@ -59,6 +61,10 @@ def test_a_new_field_only(demo_dataset):
         cal.apply(demo_dataset, "predictions", "predictions", overwrite=True)
     with pytest.raises(ValueError, match="already has a field 'baseline'"):
         cal.apply(demo_dataset, "predictions", "baseline")
+    # overwrite replaces calibrated confidences only, never another field
+    for other in ("baseline", "ground_truth"):
+        with pytest.raises(ValueError, match=f"Field '{other}' .* was not written by a calibrator"):
+            cal.apply(demo_dataset, "predictions", other, overwrite=True)
     with pytest.raises(ValueError, match="is not a Detections, Polylines or Classification field"):
         cal.apply(demo_dataset, "filepath", "x")
     try:
@@ -69,7 +75,10 @@ def test_a_new_field_only(demo_dataset):
                         [d.label for d in first.predictions.detections]).tolist()
         )
         assert demo_dataset.skip(5).count("oc_cal_new") == 0  # a view: its samples only
-        cal.apply(demo_dataset, "predictions", "oc_cal_new", overwrite=True)
+        assert demo_dataset.get_field("oc_cal_new").info == {
+            "optimal_confidence_calibrated_from": "predictions"
+        }
+        cal.apply(demo_dataset.skip(5), "predictions", "oc_cal_new", overwrite=True)
         assert demo_dataset.count("oc_cal_new.detections") == demo_dataset.count("predictions.detections")
     finally:
         _drop(demo_dataset, "oc_cal_new")
@@ -163,5 +172,46 @@ def test_a_classifier_is_calibrated_by_its_answers():
                 assert cal.precision[k] == pytest.approx(right[b == k].mean())
                 assert cal.mean_confidence[k] == pytest.approx(conf[b == k].mean())
         assert cal.mean_confidence[cal.count > 0].mean() > cal.precision[cal.count > 0].mean()
+    finally:
+        ds.delete()
+
+
+def test_a_binary_classifier_is_calibrated_by_its_positive_score(tmp_path):
+    ds = fo.Dataset("oc-cal-binary")
+    try:
+        rng = np.random.default_rng(4)
+        for i in range(300):
+            truth = str(rng.choice(["yes", "no"]))
+            conf = float(rng.uniform(0.5, 1))
+            right = rng.random() < conf ** 3  # over-confident
+            label = truth if right else ("no" if truth == "yes" else "yes")
+            ds.add_sample(fo.Sample(
+                filepath=f"/tmp/oc-cal-bin/{i}.jpg",
+                gt=fo.Classification(label=truth),
+                pred=fo.Classification(label=label, confidence=conf),
+            ))
+        r = compute_optimal_confidence(ds, "pred", "gt", positive_label="yes", progress=False)
+        cal = r.fit_calibrator(per_class=False)
+        assert cal.positive_label == "yes"
+        assert type(cal).from_dict(json.loads(json.dumps(cal.to_dict()))).positive_label == "yes"
+        cal.apply(ds, "pred", "pred_cal")
+        labels, conf = ds.values("pred.label"), np.array(ds.values("pred.confidence"))
+        score = np.where(np.array(labels) == "yes", conf, 1 - conf)
+        new = np.array(ds.values("pred_cal.confidence"))
+        # each answer keeps its label; its positive score is the calibrated one
+        assert ds.values("pred_cal.label") == labels
+        np.testing.assert_allclose(np.where(np.array(labels) == "yes", new, 1 - new), cal.predict(score))
+        # swept again, the calibrated field is better calibrated
+        again = compute_optimal_confidence(ds, "pred_cal", "gt", positive_label="yes", progress=False)
+        assert again.calibration().ece < 0.5 * r.calibration().ece
+        # deployed: the answers that call the image positive at the threshold
+        config = r.deployment_config()
+        assert (config["task"], config["positive_label"]) == ("binary", "yes")
+        kept = oc.apply_thresholds(list(zip(labels, conf)), config)
+        assert len(kept) == r.best_tp + r.best_fp
+        assert all((c if l == "yes" else 1 - c) >= r.best_threshold for l, c in kept)
+        assert r.view(ds).count("pred") == r.best_tp + r.best_fp
+        path = r.export(tmp_path / "binary.json")
+        assert oc.apply_thresholds(list(zip(labels, conf)), path) == kept
     finally:
         ds.delete()

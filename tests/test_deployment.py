@@ -144,6 +144,14 @@ def test_evaluation_at_the_operating_point_sums_to_its_counts(demo, per_class):
                 assert (getattr(d, key, None) is None) == below, d
         with pytest.raises(ValueError, match="already has an evaluation"):
             result.evaluate(demo, key)
+        # replaced on request: evaluated under a new key, renamed when done
+        schema = set(demo.get_field_schema(flat=True))
+        result.evaluate(demo, key, threshold=0.8, overwrite=True)
+        assert demo.list_evaluations().count(key) == 1
+        assert set(demo.get_field_schema(flat=True)) == schema  # nothing left under another key
+        c = result.counts_at(0.8)
+        assert tuple(int(demo.sum(f"{key}_{k}")) for k in ("tp", "fp", "fn")) == (c.tp, c.fp, c.fn)
+        assert demo.get_evaluation_info(key).key == key
     finally:
         if key in demo.list_evaluations():
             demo.delete_evaluation(key)
@@ -151,6 +159,30 @@ def test_evaluation_at_the_operating_point_sums_to_its_counts(demo, per_class):
     assert [d.to_dict() if d else d for d in demo.values("predictions")] == [
         d.to_dict() if d else d for d in labels
     ]
+
+
+def test_a_failed_replacement_keeps_the_old_evaluation(demo, monkeypatch):
+    result = compute_optimal_confidence(demo, "predictions", progress=False)
+    key = "oc_kept_old"
+    result.evaluate(demo, key)
+    try:
+        before = snapshot(demo)
+        real = fo.DatasetView.evaluate_detections
+
+        def fails_halfway(self, *args, **kwargs):
+            real(self, *args, **kwargs)  # the new evaluation is written...
+            raise RuntimeError("killed")  # ... and then the run fails
+
+        monkeypatch.setattr(fo.DatasetView, "evaluate_detections", fails_halfway)
+        with pytest.raises(RuntimeError, match="killed"):
+            result.evaluate(demo, key, threshold=0.9, overwrite=True)
+        after = snapshot(demo)
+        for s in (before, after):  # the samples were written to, and then restored
+            s["labels"].pop("last_modified_at")
+        assert after == before and demo.list_evaluations() == [key]
+        assert int(demo.sum(f"{key}_tp")) == result.best_tp
+    finally:
+        demo.delete_evaluation(key)
 
 
 def _kept_counts(demo, config):
@@ -186,6 +218,17 @@ def test_an_exported_config_keeps_the_operating_point(demo, tmp_path, per_class)
     assert y["threshold"] == config["threshold"] and y.get("class_thresholds") == config.get("class_thresholds")
     u = yaml.safe_load(open(result.export(str(tmp_path / "u.yaml"), "ultralytics")))
     assert u["conf"] == min([config["threshold"], *(config.get("class_thresholds") or {}).values()])
+    assert config["task"] == u["task"] == "detection"
+    # every file export writes reads back, whatever its extension and path type
+    u_json = result.export(tmp_path / "u.json", "ultralytics")
+    assert json.load(open(u_json))["conf"] == u["conf"]
+    assert len(apply_thresholds(pairs, tmp_path / "u.json")) == c.tp + c.fp
+    with pytest.raises(ValueError, match="would not read back"):
+        result.export(tmp_path / "y.json", "yaml")
+    # a FiftyOne Detections keeps its other attributes
+    dets = fo.Detections(detections=[fo.Detection(label="car", confidence=0.99)], source="cam-3")
+    kept = apply_thresholds(dets, config)
+    assert kept.source == "cam-3" and len(kept.detections) == 1 and dets.source == "cam-3"
     with pytest.raises(ValueError, match="format must be one of"):
         result.export(str(tmp_path / "x.txt"), "onnx")
 

@@ -30,7 +30,7 @@ from optimal_confidence.guarantee import (
     upper_confidence_bound,
 )
 from optimal_confidence.objectives import UnattainableTargetError
-from optimal_confidence.sweep import MatchRecords
+from optimal_confidence.sweep import MatchRecords, count_at, point_metrics, precision_recall_f1
 
 # --------------------------------------------------------------------------
 # simulated pools (shared with the benchmark)
@@ -118,7 +118,8 @@ def per_image_losses(records, thresholds, objective):
     """Brute force, image by image: ``(num, den)`` arrays of shape
     ``(num_images, num_thresholds)`` such that the risk of a set of images
     ``S`` is ``num[S].sum(0) / den[S].sum(0)``: the miss rate (``den`` 1 on
-    images with ground truth), the false discovery proportion (``den`` 1),
+    images with ground truth), the false discovery proportion (``den`` 1 on
+    images with a scored prediction),
     or the wrong and the given automatic answers."""
     t = np.asarray(thresholds, dtype=np.float64)
     n = records.num_samples
@@ -136,9 +137,10 @@ def per_image_losses(records, thresholds, objective):
             if gc.size:
                 num[i] = 1 - (gc[None, :] >= t[:, None]).sum(1) / gc.size
                 den[i] = 1
-        elif objective == "precision":
-            num[i] = wrong / np.maximum(kept.sum(1), 1)
-            den[i] = 1
+        elif objective == "precision":  # over the images with a scored prediction
+            if (~np.isnan(pc)).any():
+                num[i] = wrong / np.maximum(kept.sum(1), 1)
+                den[i] = 1
         else:
             num[i], den[i] = wrong, kept.sum(1)
     return num, den
@@ -442,6 +444,57 @@ def test_per_class_splits_the_level():
     # a class that cannot be certified gets the reason
     out = certify_per_class(rec, np.linspace(0, 1, 51), "recall", 0.99, 0.9)
     assert all(isinstance(v, str) and "No threshold can be certified" in v for v in out.values())
+
+
+@pytest.mark.parametrize("pool", [dict(objects=0.5, false_alarms=0.5), dict(objects=1, false_alarms=2)])
+def test_a_precision_guarantee_never_picks_what_the_point_estimate_rejects(pool):
+    # few objects and many false alarms per image: the per-image rates weigh
+    # the many images with one or two predictions alike, and alone they
+    # certify thresholds whose pooled precision is far below the target
+    rec = detection_pool(2000, seed=0, **pool)
+    t = np.linspace(0, 1, 1001)
+    precision, _, _ = precision_recall_f1(count_at(rec, t))
+    g = certify(rec, t, "precision", 0.9, 0.9)
+    i = int(np.searchsorted(t, g.threshold))
+    assert g.precision == pytest.approx(precision[i]) and precision[i] >= 0.9
+    assert g.threshold >= t[np.flatnonzero(precision >= 0.9)[0]]  # the point estimate
+    # the population: the images with a scored prediction
+    assert g.num_images == np.unique(rec.pred_sample).size < rec.num_samples
+    assert g.summary().count("images with a prediction") == 1
+    # the per-image risk alone certifies a riskier threshold, below the
+    # target in pooled terms
+    r = empirical_risk(rec, t, "precision")
+    assert r.n[0] == g.num_images
+    p = hoeffding_bentkus_p_value(r.risk, r.n, 0.1)[::-1]
+    riskiest = t.size - fixed_sequence_test(p, 0.1)
+    assert t[riskiest] < g.threshold and precision[riskiest] < 0.88
+
+
+def test_a_recall_guarantee_never_picks_what_the_point_estimate_rejects():
+    # 1000 images with one object found at 0.9, 500 with ten found at 0.2:
+    # above 0.2 the per-image miss rate is 1/3 (certified within 0.4), the
+    # pooled recall 1/6
+    gc = np.r_[np.full(1000, 0.9), np.full(5000, 0.2)]
+    gs = np.r_[np.arange(1000), np.repeat(np.arange(1000, 1500), 10)]
+    zeros = np.zeros(gc.size, dtype=np.int64)
+    rec = _records((gc, np.ones(gc.size, bool), zeros, gs), (gc, zeros, gs), 1500)
+    t = [0.1, 0.2, 0.5, 0.9]
+    assert empirical_risk(rec, t, "recall").risk[2:] == pytest.approx([1 / 3, 1 / 3])
+    g = certify(rec, t, "recall", 0.6, 0.9)
+    assert g.num_certified == 4  # all four pass the test
+    assert g.threshold == 0.2 and g.recall == 1.0  # the riskiest with pooled recall >= 0.6
+    with pytest.raises(UnattainableTargetError, match="pooled recall on these images stays below 0.6"):
+        certify(rec, [0.5, 0.9], "recall", 0.6, 0.9)
+
+
+def test_per_class_precision_and_recall_are_the_class_pooled_ones():
+    rec = detection_pool(600, seed=4, num_classes=3, objects=1.0, false_alarms=1.0)
+    out = certify_per_class(rec, np.linspace(0, 1, 51), "precision", 0.8, 0.9)
+    for name, g in out.items():
+        m = point_metrics(count_at(rec.restrict_to_class(name), np.array([g.threshold])))
+        # the ground truth of images without a prediction of the class counts
+        assert (g.precision, g.recall) == (m["precision"], m["recall"])
+        assert g.num_images < np.unique(rec.gt_sample).size
 
 
 # --------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from fiftyone import ViewField as F
 
 from optimal_confidence import (
     UnattainableTargetError,
+    compare_models,
     compute_optimal_confidence,
     load_optimal_confidence,
 )
@@ -34,10 +35,13 @@ def test_the_chosen_threshold_is_the_certified_one(demo_dataset, objective, targ
     )
     g = r.guarantee
     assert g.objective == objective and g.level == 0.9 and g.risk_bound == pytest.approx(1 - target)
+    scored = F("predictions.detections").filter(F("confidence") != None).length() > 0  # noqa: E711
     assert g.method == "Learn-then-Test" and g.num_images == (
-        200 if objective == "precision"
+        len(demo_dataset.match(scored)) if objective == "precision"
         else len(demo_dataset.match(F("ground_truth.detections").length() > 0))
     )
+    # and the pooled metric reaches the target there too
+    assert (r.best_precision if objective == "precision" else r.best_recall) >= target
     # the certified threshold is a candidate fixed before the data and a
     # point of the curves, with filter-and-evaluate's counts
     assert g.threshold in candidates(r)
@@ -104,8 +108,16 @@ def test_per_class_guarantees_split_the_level(demo_dataset):
         demo_dataset, "predictions", objective="precision", target=0.8, guarantee=0.9,
         per_class=True, progress=False,
     )
-    found = r.class_guarantees
+    found = dict(r.class_guarantees)
     assert set(found) == {"bicycle", "car", "person"}
+    # the few bicycles are certified per image only where their pooled
+    # precision stays below the target: the class keeps the global threshold
+    reason = found.pop("bicycle")
+    assert "pooled precision on these images stays below 0.8" in reason
+    assert r.class_thresholds["bicycle"] == r.best_threshold
+    assert "not certified" in r.class_report()
+    config = r.deployment_config()["class_guarantees"]
+    assert config["bicycle"] == reason and config["car"]["threshold"] == found["car"].threshold
     for label, g in found.items():
         assert g.num_classes == 3 and g.delta == pytest.approx(0.1 / 3)
         assert r.class_thresholds[label] == g.threshold
@@ -120,6 +132,24 @@ def test_per_class_guarantees_split_the_level(demo_dataset):
             "predictions", (F("label") == label) & (F("confidence") >= g.threshold)
         ).values("predictions.detections", unwind=True))
         assert kept.get(label, 0) == n
+
+
+def test_models_are_compared_at_point_estimates_not_guarantees(demo_dataset):
+    cmp = compare_models(
+        demo_dataset, ["predictions", "baseline"], objective="precision", target=0.8,
+        guarantee=0.9, progress=False,
+    )
+    ref = cmp.results["predictions"]
+    assert ref.guarantee is not None and ref.best_threshold == ref.guarantee.threshold
+    rows = {r["model"]: r for r in cmp.operating_points()}
+    # "at precision >= p": the lowest threshold reaching p on these images,
+    # for the reference as for the other model (not a certified one)
+    p = ref.best_precision
+    for field, row in rows.items():
+        at = row["at_precision"]
+        point = cmp.results[field].with_objective(target=p, guarantee=None)
+        assert at["threshold"] == point.best_threshold, field
+        assert at["precision"] >= p
 
 
 def test_the_operator_and_the_command_line_certify(demo_dataset, capsys):

@@ -155,7 +155,7 @@ def compute_optimal_confidence(
         guarantee (None): with a target objective, the probability that
             the chosen threshold reaches the target on new images like
             these (e.g. 0.9): Learn-then-Test chooses the riskiest threshold
-            it certifies, and :attr:`OptimalConfidenceResult.guarantee`
+            it certifies that also reaches the target on these images, and :attr:`OptimalConfidenceResult.guarantee`
             says what is guaranteed (per class, the level is split between
             the classes); None keeps the point estimate
         calibrate (None): ``"isotonic"`` or ``"sigmoid"`` (Platt scaling):

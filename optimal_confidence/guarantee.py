@@ -479,7 +479,8 @@ def certify(
     guarantee: float,
 ) -> Guarantee:
     """The riskiest threshold that Learn-then-Test certifies to reach
-    ``target`` with probability ``guarantee``.
+    ``target`` with probability ``guarantee`` (and that reaches it in
+    pooled terms on these images).
 
     The hypotheses ``H_t: R(t) > alpha`` (``alpha = 1 - target``) are
     tested in an order fixed before the data are seen, from the safest

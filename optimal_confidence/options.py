@@ -206,7 +206,7 @@ OPTIONS: tuple[Option, ...] = (
         "guarantee", "float", "objective", "Guarantee",
         "certify the target on new images like these with this probability, "
         "for example 0.9 (Learn-then-Test): the threshold chosen is the "
-        "riskiest one certified",
+        "riskiest one certified that reaches the target on these images",
         none="a point estimate: the best threshold on these images",
         low=0, high=1, low_open=True, high_open=True, metavar="P",
         when=({"objective": TARGET_OBJECTIVES, "target": ON},),

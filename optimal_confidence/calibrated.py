@@ -67,11 +67,19 @@ def check_out_field(
             f"Dataset '{dataset.name}' already has a field '{path}'; name a "
             f"new field or pass overwrite=True to replace it"
         )
-    if MARK not in (dataset.get_field(path).info or {}):
+    existing = dataset.get_field(path)
+    if MARK not in (existing.info or {}):
         raise ValueError(
             f"Field '{path}' of dataset '{dataset.name}' was not written by a "
             f"calibrator, and overwrite only replaces calibrated confidences: name "
             f"a new field (or delete '{path}' yourself if you mean to)"
+        )
+    label_type = _label_type(samples, pred_field)
+    if getattr(existing, "document_type", None) is not label_type:
+        raise ValueError(
+            f"Field '{path}' holds {getattr(existing.document_type, '__name__', existing)} "
+            f"calibrated earlier, and '{pred_field}' holds {label_type.__name__}: name "
+            f"a new field"
         )
 
 

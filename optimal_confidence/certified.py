@@ -54,7 +54,9 @@ def certify_result(result: "OptimalConfidenceResult") -> Guarantee:
         UnattainableTargetError: if no candidate can be certified
     """
     o = result.objective
-    return certify(result.records, candidates(result), o.name, o.target, o.guarantee)
+    return certify(
+        result.records, candidates(result), o.name, o.target, o.guarantee, task=result.config.task
+    )
 
 
 def insert_point(result: "OptimalConfidenceResult", threshold: float) -> None:
@@ -105,4 +107,6 @@ def class_choices(
 def class_guarantees(result: "OptimalConfidenceResult") -> dict[str, Guarantee | str]:
     """Each class's :class:`Guarantee`, or why it has none."""
     o = result.objective
-    return certify_per_class(result.records, candidates(result), o.name, o.target, o.guarantee)
+    return certify_per_class(
+        result.records, candidates(result), o.name, o.target, o.guarantee, task=result.config.task
+    )

@@ -96,7 +96,7 @@ def _ultralytics(config: Mapping[str, Any]) -> dict[str, Any]:
         "conf": conf,
         "threshold": config["threshold"],
         "class_thresholds": dict(by_class),
-        **({"task": config["task"]} if "task" in config else {}),
+        **{k: config[k] for k in ("task", "positive_label") if k in config},
         "source": {k: config[k] for k in ("dataset", "run_key", "pred_field", "created")},
     }
 
@@ -173,6 +173,11 @@ def _kept(config: Mapping[str, Any], pairs: Iterable[tuple[Any, Any]]) -> list[b
     threshold (for a binary config, the positive score: an answer kept is
     one that calls the image positive); a missing confidence never is."""
     positive = config.get("positive_label") if config.get("task") == "binary" else None
+    if config.get("task") == "binary" and positive is None:
+        raise ValueError(
+            "This config is of a binary classifier but names no positive_label: without "
+            "it an answer's positive score is unknown; export the config again"
+        )
     out = []
     for label, conf in pairs:
         ok = conf is not None and np.isfinite(float(conf))

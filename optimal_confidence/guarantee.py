@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Mapping, NamedTuple
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -51,6 +51,7 @@ from .pvalues import (
     hoeffding_p_value,
     upper_confidence_bound,
 )
+from .risks import Risk, empirical_risk, scored_images
 from .sweep import MatchRecords, count_at, point_metrics, precision_recall_f1
 
 __all__ = [
@@ -75,149 +76,19 @@ GUARANTEE_OBJECTIVES = {
     "accuracy": "error rate of automatic answers",
 }
 
+#: the risk bounded for a classifier's precision target
+WRONG_AMONG_KEPT = "share of wrong answers among those kept"
+
 METHOD = "Learn-then-Test"
 
 # the search for the images needed gives up beyond this many
 _MAX_IMAGES = 1e12
 
 
-class Risk(NamedTuple):
-    """Empirical risks at candidate thresholds.
-
-    Attributes:
-        risk: ``float64`` array of shape ``(num_thresholds,)``: the mean
-            loss at each threshold (0 where ``n`` is 0)
-        n: ``int64`` array of shape ``(num_thresholds,)``: the number of
-            observations behind each mean: images (the same at every
-            threshold) or, for ``"accuracy"``, automatic answers
-    """
-
-    risk: np.ndarray
-    n: np.ndarray
-
-
 def _p_values(objective_name: str, r: Risk, alpha: float) -> np.ndarray:
     if objective_name == "accuracy":
         return binomial_p_value(np.rint(r.risk * r.n), r.n, alpha)
     return hoeffding_bentkus_p_value(r.risk, r.n, alpha)
-
-
-def _sum_ge(values: np.ndarray, weights: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
-    """For each threshold, the sum of the ``weights`` of the ``values >=``
-    it (``NaN`` values never count): one sort and a cumulative sum."""
-    keep = ~np.isnan(values)
-    v, w = values[keep], weights[keep]
-    order = np.argsort(v, kind="stable")
-    v = v[order]
-    suffix = np.concatenate([np.cumsum(w[order][::-1])[::-1], [0.0]])
-    return suffix[np.searchsorted(v, thresholds, side="left")]
-
-
-def _miss_rate(records: MatchRecords, t: np.ndarray) -> Risk:
-    """Mean over images with ground truth of ``FN_i(t) / GT_i``: an object
-    found at ``t`` lowers its image's miss rate by ``1 / GT_i``."""
-    per_image = np.bincount(records.gt_sample, minlength=records.num_samples)
-    n = int(np.count_nonzero(per_image))
-    if n == 0:
-        raise ValueError(
-            "No image has ground truth objects, so a miss rate cannot be "
-            "certified; check the ground truth field"
-        )
-    found = _sum_ge(records.gt_conf, 1.0 / per_image[records.gt_sample], t)
-    risk = np.clip(1.0 - found / n, 0.0, 1.0)
-    return Risk(risk, np.full(len(t), n, dtype=np.int64))
-
-
-def _fdp_steps(records: MatchRecords) -> tuple[np.ndarray, np.ndarray]:
-    """Where and by how much each image's false discovery proportion
-    changes as the threshold comes down: one step per distinct confidence
-    of the image (tied predictions enter together)."""
-    keep = ~np.isnan(records.pred_conf)
-    c = records.pred_conf[keep]
-    s = records.pred_sample[keep]
-    fp = (~records.pred_tp[keep]).astype(np.float64)
-    if c.size == 0:
-        return c, c
-    order = np.lexsort((-c, s))  # by image, then descending confidence
-    c, s, fp = c[order], s[order], fp[order]
-    pos = np.arange(c.size)
-    start = np.maximum.accumulate(np.where(np.r_[True, s[1:] != s[:-1]], pos, 0))
-    kept = pos - start + 1
-    cum_fp = np.cumsum(fp)
-    fp_in = cum_fp - (cum_fp[start] - fp[start])
-    # the last of each image's tied predictions: the image's FDP once they are in
-    last = np.r_[(s[1:] != s[:-1]) | (c[1:] != c[:-1]), True]
-    q = fp_in[last] / kept[last]
-    g_s = s[last]
-    prev = np.r_[0.0, q[:-1]]
-    prev[np.r_[True, g_s[1:] != g_s[:-1]]] = 0.0
-    return c[last], q - prev
-
-
-def _scored_images(records: MatchRecords) -> int:
-    return int(np.unique(records.pred_sample[~np.isnan(records.pred_conf)]).size)
-
-
-def _false_discovery(records: MatchRecords, t: np.ndarray) -> Risk:
-    """Mean of ``FP_i(t) / max(kept_i(t), 1)`` over the images with a scored
-    prediction (the others have nothing to discover at any threshold)."""
-    n = _scored_images(records)
-    if n == 0:
-        raise ValueError("There are no predictions with a confidence to certify a threshold on")
-    where, step = _fdp_steps(records)
-    risk = np.clip(_sum_ge(where, step, t) / n, 0.0, 1.0)
-    return Risk(risk, np.full(len(t), n, dtype=np.int64))
-
-
-def _check_one_answer_per_image(records: MatchRecords) -> None:
-    scored = records.pred_sample[~np.isnan(records.pred_conf)]
-    most = int(np.bincount(scored).max()) if scored.size else 0
-    if most > 1:
-        raise ValueError(
-            f"objective_name='accuracy' treats each image's answer as one "
-            f"independent trial and needs at most one scored prediction per "
-            f"image; an image here has {most}. For detections, certify "
-            f"objective_name='precision' (the per-image false discovery rate)"
-        )
-
-
-def _error_rate(records: MatchRecords, t: np.ndarray) -> Risk:
-    """Errors among the automatic answers (confidence ``>= t``)."""
-    _check_one_answer_per_image(records)
-    ones = np.ones(records.num_preds)
-    answered = np.rint(_sum_ge(records.pred_conf, ones, t)).astype(np.int64)
-    wrong_conf = np.where(records.pred_tp, np.nan, records.pred_conf)
-    wrong = np.rint(_sum_ge(wrong_conf, ones, t)).astype(np.int64)
-    risk = np.zeros(len(t))
-    np.divide(wrong, answered, out=risk, where=answered > 0)
-    return Risk(risk, answered)
-
-
-def empirical_risk(
-    records: MatchRecords, thresholds: Any, objective_name: str
-) -> Risk:
-    """The empirical risk of ``objective_name`` at each threshold (see the
-    module docstring for the losses).
-
-    No ``(images, thresholds)`` matrix is built: each mean is a weighted
-    count of the rows with confidence ``>= t`` (an image's false discovery
-    proportion only changes at its own confidences, so its changes are
-    counted instead), from one sort and one cumulative sum. Memory and time
-    grow with ``num_preds + num_gts + num_thresholds``, so 100,000 images
-    and 10,000 thresholds need neither chunks nor a coarser grid.
-
-    Args:
-        records: the :class:`~optimal_confidence.sweep.MatchRecords`
-        thresholds: thresholds, in any order
-        objective_name: ``"recall"``, ``"precision"`` or ``"accuracy"``
-
-    Returns:
-        a :class:`Risk` aligned with ``thresholds``
-    """
-    _check_objective_name(objective_name)
-    t = np.asarray(thresholds, dtype=np.float64).reshape(-1)
-    fn = {"recall": _miss_rate, "precision": _false_discovery, "accuracy": _error_rate}
-    return fn[objective_name](records, t)
 
 
 def _percent(x: float) -> str:
@@ -236,7 +107,9 @@ class Guarantee:
     Attributes:
         objective: ``"recall"``, ``"precision"`` or ``"accuracy"``
         metric: the risk bounded: ``"miss rate"``, ``"false discovery rate
-            (per image)"`` or ``"error rate of automatic answers"``
+            (per image)"``, ``"error rate of automatic answers"`` or, for a
+            classifier's precision target, ``"share of wrong answers among
+            those kept"``
         level: the guarantee, e.g. 0.9 (for per-class thresholds, the joint
             level over all the classes)
         risk_bound: ``alpha = 1 - target``
@@ -253,8 +126,9 @@ class Guarantee:
         precision: the pooled precision at ``threshold`` (the accuracy of
             the automatic answers, for a classifier)
         recall: the pooled recall at ``threshold``
-        coverage: for an accuracy target, the share of images answered
-            automatically at ``threshold``; else None
+        coverage: for an accuracy target (or a classifier's precision
+            target), the share of images answered automatically (kept) at
+            ``threshold``; else None
         num_certified: how many candidate thresholds were certified
         class_name: the class, for per-class thresholds; else None
         num_classes: the number of classes the level is split between
@@ -301,7 +175,7 @@ class Guarantee:
     def _which_images(self) -> str:
         if self.objective == "recall":
             return " with ground truth" + (" of the class" if self.class_name is not None else "")
-        if self.objective == "precision":
+        if self.objective == "precision" and self.metric != WRONG_AMONG_KEPT:
             return " with a prediction" + (" of the class" if self.class_name is not None else "")
         return ""
 
@@ -323,6 +197,11 @@ class Guarantee:
         )
         if self.objective == "accuracy":
             text += f", {_percent(self.coverage)} of images answered automatically"
+        elif self.metric == WRONG_AMONG_KEPT:  # a classifier's precision
+            text += (
+                f", {_percent(self.coverage)} of the answers kept; precision "
+                f"{self.precision:.3f}, recall {self.recall:.3f}"
+            )
         else:
             text += f"; pooled precision {self.precision:.3f}, recall {self.recall:.3f}"
             if self.objective == "precision":
@@ -404,28 +283,32 @@ def _certify(
     *,
     num_classes: int = 1,
     class_name: str | None = None,
+    task: str = "detection",
 ) -> Guarantee:
+    # a classifier's precision target bounds the share of wrong answers
+    # among those kept (one answer per image): the accuracy loss
+    loss = "accuracy" if task != "detection" and objective_name == "precision" else objective_name
     # rounded so that a target of 0.8 reads as a bound of 0.2, not 0.19999...
     alpha = round(1.0 - float(target), 12)
     delta = (1.0 - float(level)) / num_classes
-    r = empirical_risk(records, t, objective_name)
-    p = _p_values(objective_name, r, alpha)
-    order = _test_order(objective_name, r, alpha, delta)
+    r = empirical_risk(records, t, loss)
+    p = _p_values(loss, r, alpha)
+    order = _test_order(loss, r, alpha, delta)
     rejected = fixed_sequence_test(p[order], delta)
     if rejected == 0:
-        raise _unattainable(records, t, objective_name, target, delta, r, order)
-    j = _riskiest_reaching_the_pooled_target(records, t, order[:rejected], objective_name, target)
+        raise _unattainable(records, t, loss, target, delta, r, order)
+    j = _riskiest_reaching_the_pooled_target(records, t, order[:rejected], loss, target)
     m = point_metrics(count_at(records, t[j : j + 1]))
     coverage = None
-    if objective_name == "accuracy":
+    if loss == "accuracy":
         coverage = float(r.n[j]) / max(records.num_preds, 1)
     return Guarantee(
         objective=objective_name,
-        metric=GUARANTEE_OBJECTIVES[objective_name],
+        metric=WRONG_AMONG_KEPT if loss != objective_name else GUARANTEE_OBJECTIVES[objective_name],
         level=float(level),
         risk_bound=alpha,
         threshold=float(t[j]),
-        num_images=_num_images(records, objective_name),
+        num_images=_num_images(records, loss),
         empirical_risk=float(r.risk[j]),
         p_value=float(p[j]),
         precision=m["precision"],
@@ -457,6 +340,15 @@ def _riskiest_reaching_the_pooled_target(
     precision, recall, _ = precision_recall_f1(count_at(pooled, t[certified]))
     m = precision if objective_name == "precision" else recall
     ok = np.flatnonzero(m >= target - 1e-12)
+    if ok.size == 0 and objective_name == "precision" and not precision.any():
+        raise UnattainableTargetError(
+            f"Learn-then-Test certifies only thresholds that keep no prediction "
+            f"(from {t[certified[0]]:.4g} down to {t[certified[-1]]:.4g}): no threshold that "
+            f"keeps one can be certified from these images. More images, or a lower "
+            f"target or guarantee, may certify one",
+            best_value=0.0,
+            best_threshold=float(t[certified[-1]]),
+        )
     if ok.size == 0:
         j = int(certified[0])
         way = "up" if objective_name == "recall" else "down"
@@ -477,6 +369,8 @@ def certify(
     objective_name: str,
     target: float,
     guarantee: float,
+    *,
+    task: str = "detection",
 ) -> Guarantee:
     """The riskiest threshold that Learn-then-Test certifies to reach
     ``target`` with probability ``guarantee`` (and that reaches it in
@@ -514,6 +408,10 @@ def certify(
             false discovery rate) or accuracy to reach, in ``(0, 1]``
         guarantee: the probability that the certified threshold reaches
             the target, in ``(0, 1)``, e.g. 0.9
+        task ("detection"): ``"binary"`` or ``"multiclass"`` for the
+            records of a classifier (one answer per image), whose precision
+            target bounds the share of wrong answers among those kept (with
+            the exact binomial tail, as for accuracy), not a per-image rate
 
     Returns:
         a :class:`Guarantee`
@@ -523,11 +421,13 @@ def certify(
             message gives the best bound these images reach and roughly how
             many images would be needed, ``best_value`` the highest target
             they could certify (one minus the smallest upper confidence
-            bound over the candidates) and ``best_threshold`` where
+            bound over the candidates) and ``best_threshold`` where; or if
+            no certified threshold reaches the target in pooled terms, the
+            message says so, ``best_value`` the best pooled value there
         ValueError: if an argument is invalid
     """
     t = _check_arguments(thresholds, objective_name, target, guarantee)
-    return _certify(records, t, objective_name, float(target), float(guarantee))
+    return _certify(records, t, objective_name, float(target), float(guarantee), task=task)
 
 
 def certify_per_class(
@@ -536,6 +436,8 @@ def certify_per_class(
     objective_name: str,
     target: float,
     guarantee: float,
+    *,
+    task: str = "detection",
 ) -> dict[str, Guarantee | str]:
     """A certified threshold for each class, jointly with probability
     ``guarantee``.
@@ -567,7 +469,7 @@ def certify_per_class(
         try:
             out[name] = _certify(
                 rec, t, objective_name, float(target), float(guarantee),
-                num_classes=len(classes), class_name=name,
+                num_classes=len(classes), class_name=name, task=task,
             )
         except ValueError as e:  # UnattainableTargetError included
             out[name] = str(e)
@@ -579,7 +481,7 @@ def _num_images(records: MatchRecords, objective_name: str) -> int:
         return int(np.unique(records.gt_sample).size)
     if objective_name == "accuracy":
         return int(records.num_preds)
-    return _scored_images(records)
+    return scored_images(records)
 
 
 def _scale_needed(objective_name: str, risk: float, n: int, alpha: float, delta: float) -> float:

@@ -214,12 +214,16 @@ def evaluate_at(
 
 
 def _free_evaluation_key(dataset: Any, eval_key: str) -> str:
-    """A key no evaluation and no field of ``dataset`` uses yet."""
+    """A key no evaluation and no field of ``dataset`` (sample, frame or
+    label attribute) uses yet."""
     taken = set(dataset.list_evaluations())
-    fields = set(dataset.get_field_schema(flat=True))
+    paths = list(dataset.get_field_schema(flat=True))
+    if dataset._has_frame_fields():
+        paths += list(dataset.get_frame_field_schema(flat=True))
+    names = {p.rsplit(".", 1)[-1] for p in paths}
     i = 0
     while True:
         key = f"{eval_key}_oc_new{i or ''}"
-        if key not in taken and not any(f == key or f.startswith(key + "_") for f in fields):
+        if key not in taken and not any(n == key or n.startswith(key + "_") for n in names):
             return key
         i += 1

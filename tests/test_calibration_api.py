@@ -213,5 +213,25 @@ def test_a_binary_classifier_is_calibrated_by_its_positive_score(tmp_path):
         assert r.view(ds).count("pred") == r.best_tp + r.best_fp
         path = r.export(tmp_path / "binary.json")
         assert oc.apply_thresholds(list(zip(labels, conf)), path) == kept
+        path = r.export(tmp_path / "binary.yaml", "ultralytics")
+        assert oc.apply_thresholds(list(zip(labels, conf)), path) == kept
+        with pytest.raises(ValueError, match="names no positive_label"):
+            oc.apply_thresholds(kept, {**config, "positive_label": None})
+        # a precision guarantee bounds the wrong answers among the positive calls
+        g = compute_optimal_confidence(
+            ds, "pred", "gt", positive_label="yes", objective="precision", target=0.8,
+            guarantee=0.9, progress=False,
+        ).guarantee
+        assert g.metric == "share of wrong answers among those kept" and g.precision >= 0.8
+        # overwrite replaces calibrated confidences of the same label type only
+        cal.apply(ds, "pred", "pred_cal", overwrite=True)
+        sample = ds.first()
+        sample["old"] = fo.Detections()
+        sample.save()
+        field = ds.get_field("old")
+        field.info = {"optimal_confidence_calibrated_from": "boxes"}
+        field.save()
+        with pytest.raises(ValueError, match="'old' holds Detections calibrated earlier"):
+            cal.apply(ds, "pred", "old", overwrite=True)
     finally:
         ds.delete()

@@ -487,6 +487,29 @@ def test_a_recall_guarantee_never_picks_what_the_point_estimate_rejects():
         certify(rec, [0.5, 0.9], "recall", 0.6, 0.9)
 
 
+def test_a_classifiers_precision_bounds_the_wrong_answers_among_those_kept():
+    # one answer per image: the per-image false discovery rate would be
+    # FP / N, far below 1 - precision; the loss is the accuracy loss instead
+    rec = classifier_pool(3000, seed=5, beta=(4.0, 2.0), power=2.0)
+    t = np.linspace(0, 1, 101)
+    g = certify(rec, t, "precision", 0.9, 0.9, task="binary")
+    a = certify(rec, t, "accuracy", 0.9, 0.9)
+    assert (g.threshold, g.p_value, g.num_images) == (a.threshold, a.p_value, a.num_images)
+    assert g.objective == "precision" and g.metric == "share of wrong answers among those kept"
+    assert g.precision >= 0.9 and g.empirical_risk == pytest.approx(1 - g.precision)
+    assert "of the answers kept; precision" in g.summary() and "averaged over images" not in g.summary()
+    # as a detector's per-image rate it would certify a far riskier threshold
+    assert certify(rec, t, "precision", 0.9, 0.9).threshold < g.threshold
+
+
+def test_certified_thresholds_that_keep_nothing_say_so():
+    # two images whose only prediction is a confident false positive: only
+    # the thresholds above it are certified, and they keep nothing
+    rows = [[(0.99, False)] if i < 2 else [(0.5, True)] for i in range(100)]
+    with pytest.raises(UnattainableTargetError, match="certifies only thresholds that keep no prediction"):
+        certify(_images_with_predictions(rows), [0.5, 0.995, 1.0], "precision", 0.95, 0.9)
+
+
 def test_per_class_precision_and_recall_are_the_class_pooled_ones():
     rec = detection_pool(600, seed=4, num_classes=3, objects=1.0, false_alarms=1.0)
     out = certify_per_class(rec, np.linspace(0, 1, 51), "precision", 0.8, 0.9)

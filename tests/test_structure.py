@@ -18,7 +18,7 @@ PURE = [
     "sweep", "objectives", "uncertainty", "review", "reports", "options",
     "request", "per_class", "curves", "result", "plots", "calibration", "guarantee",
     "pvalues", "certified", "reports_certainty", "reports_compare", "deployment",
-    "result_actions", "option_types",
+    "result_actions", "option_types", "risks",
 ]
 
 MAX_FUNCTION_CODE_LINES = 60

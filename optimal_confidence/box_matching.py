@@ -106,8 +106,9 @@ def _overlap(pb: np.ndarray, gb: np.ndarray) -> np.ndarray:
     )
 
 
-def _sort_keys(conf: np.ndarray) -> np.ndarray:
-    # FiftyOne sorts by `p.confidence or -1`: a confidence of 0 is falsy
+def sort_keys(conf: np.ndarray) -> np.ndarray:
+    """The order in which FiftyOne visits predictions: it sorts by
+    ``p.confidence or -1``, so a confidence of 0 (falsy) sorts as -1."""
     return np.where(conf == 0, -1.0, conf)
 
 
@@ -204,7 +205,7 @@ def _visiting_order(preds: _Objects, gt_count: np.ndarray) -> np.ndarray:
     """
     scored = np.flatnonzero(~np.isnan(preds.conf))
     scored = scored[gt_count[preds.group[scored]] > 0]
-    key = _sort_keys(preds.conf[scored])
+    key = sort_keys(preds.conf[scored])
     return scored[np.lexsort((scored, -key, preds.group[scored]))]
 
 

@@ -13,6 +13,8 @@ import numpy as np
 import fiftyone as fo
 import fiftyone.core.collections as foc
 
+from .sweep import positive_score
+
 if TYPE_CHECKING:  # pragma: no cover
     from .calibration import Calibrator
 
@@ -96,8 +98,8 @@ def _calibrate(labels: list[Any], label_type: type, calibrator: "Calibrator") ->
             new = calibrator.predict(conf, [p.label for p in scored])
         else:  # binary: calibrate the positive score, keep each answer's label
             is_pos = np.array([p.label == positive for p in scored], dtype=bool)
-            cal = calibrator.predict(np.where(is_pos, conf, 1.0 - conf), [positive] * len(scored))
-            new = np.where(is_pos, cal, 1.0 - cal)
+            cal = calibrator.predict(positive_score(is_pos, conf), [positive] * len(scored))
+            new = positive_score(is_pos, cal)
         for p, c in zip(scored, new):
             p.confidence = None if np.isnan(c) else float(c)
     return len(scored)

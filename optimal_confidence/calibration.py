@@ -27,7 +27,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .sweep import MatchRecords
+from .sweep import MatchRecords, floats_from_json, floats_to_json
 
 __all__ = [
     "CALIBRATION_METHODS",
@@ -47,14 +47,6 @@ FORMAT_VERSION = 1
 
 # keeps the logit finite at confidences of exactly 0 or 1
 _LOGIT_EPS = 1e-12
-
-
-def _floats_to_json(a: np.ndarray) -> list[float | None]:
-    return [None if np.isnan(x) else float(x) for x in np.asarray(a, dtype=np.float64)]
-
-
-def _floats_from_json(values: Sequence[float | None]) -> np.ndarray:
-    return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
 
 
 def _scored(records: MatchRecords) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -123,8 +115,8 @@ class Calibration:
         return {
             "bin_edges": [float(x) for x in self.bin_edges],
             "count": [int(x) for x in self.count],
-            "mean_confidence": _floats_to_json(self.mean_confidence),
-            "precision": _floats_to_json(self.precision),
+            "mean_confidence": floats_to_json(self.mean_confidence),
+            "precision": floats_to_json(self.precision),
             "ece": float(self.ece),
             "per_class": {str(k): float(v) for k, v in self.per_class.items()},
             "num_predictions": int(self.num_predictions),
@@ -135,8 +127,8 @@ class Calibration:
         return cls(
             bin_edges=np.asarray(d["bin_edges"], dtype=np.float64),
             count=np.asarray(d["count"], dtype=np.int64),
-            mean_confidence=_floats_from_json(d["mean_confidence"]),
-            precision=_floats_from_json(d["precision"]),
+            mean_confidence=floats_from_json(d["mean_confidence"]),
+            precision=floats_from_json(d["precision"]),
             ece=float(d["ece"]),
             per_class={str(k): float(v) for k, v in d["per_class"].items()},
             num_predictions=int(d["num_predictions"]),

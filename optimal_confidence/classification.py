@@ -33,7 +33,7 @@ import numpy as np
 
 import fiftyone.core.collections as foc
 
-from .sweep import MatchRecords
+from .sweep import MatchRecords, positive_score
 
 __all__ = ["records_from_classifications"]
 
@@ -100,7 +100,7 @@ def records_from_classifications(
 
     if positive_label is not None:
         is_pos_pred = np.array([l == positive_label for l in p], dtype=bool)
-        score = np.where(is_pos_pred, conf, 1.0 - conf)
+        score = positive_score(is_pos_pred, conf)
         gt_pos = np.array([l == positive_label for l in g], dtype=bool)
         return MatchRecords(
             classes=(positive_label,),

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 import numpy as np
 
-from .sweep import point_metrics
+from .sweep import point_metrics, positive_score
 
 if TYPE_CHECKING:  # pragma: no cover
     from .result import OptimalConfidenceResult
@@ -182,7 +182,7 @@ def _kept(config: Mapping[str, Any], pairs: Iterable[tuple[Any, Any]]) -> list[b
     for label, conf in pairs:
         ok = conf is not None and np.isfinite(float(conf))
         if ok and positive is not None:
-            score = float(conf) if label == positive else 1.0 - float(conf)
+            score = float(positive_score(label == positive, conf))
             out.append(bool(score >= float(config["threshold"])))
             continue
         out.append(bool(ok and float(conf) >= threshold_for(config, label)))

@@ -21,12 +21,9 @@ import numpy as np
 
 import fiftyone.core.collections as foc
 
+from .box_matching import sort_keys
+
 __all__ = ["check_still_valid"]
-
-
-def _visit_key(conf: np.ndarray) -> np.ndarray:
-    # FiftyOne sorts by `confidence or -1`: a confidence of 0 as -1
-    return np.where(conf == 0, -1.0, conf)
 
 
 def _suspects(
@@ -37,7 +34,7 @@ def _suspects(
     category, and the matched one's object."""
     gt_row = {gid: k for k, gid in enumerate(gts.ids)}
     scored = ~np.isnan(preds.confidences)
-    key = _visit_key(preds.confidences)
+    key = sort_keys(preds.confidences)
     groups: dict[tuple, list[int]] = defaultdict(list)
     for row in np.flatnonzero(scored):
         category = preds.labels[row] if classwise else None

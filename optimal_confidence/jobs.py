@@ -10,15 +10,16 @@ from __future__ import annotations
 import dataclasses
 from typing import Callable
 
-import fiftyone as fo
 import fiftyone.core.collections as foc
 
 from .calibrated import check_out_field
+from .fields import task_of
 from .compare import ModelComparison, comparison_run_key
 from .options import OptionError
 from .pipeline import Outcome, Progress, prepare, run, store
 from .request import RunRequest
 from .sources import shared_fast_sources
+from .views import check_evaluation_key
 
 __all__ = ["execute", "model_requests"]
 
@@ -47,20 +48,12 @@ def _check_actions(samples: foc.SampleCollection, request: RunRequest, label_typ
             )
         except ValueError as e:
             raise OptionError("calibrated_field", str(e)) from None
-    key = request.evaluate_key
-    if key is None:
-        return
-    if issubclass(label_type, fo.Classification):
-        raise OptionError(
-            "evaluate_key",
-            "evaluate_key runs evaluate_detections: it is for Detections and Polylines fields",
-        )
-    if key in samples.list_evaluations() and not request.overwrite:
-        raise OptionError(
-            "evaluate_key",
-            f"Dataset '{samples._dataset.name}' already has an evaluation '{key}'; "
-            f"choose another evaluate_key or pass overwrite=True to replace it",
-        )
+    if request.evaluate_key is not None:
+        task = task_of(label_type, request.positive_label)
+        try:
+            check_evaluation_key(samples, task, request.evaluate_key, request.overwrite)
+        except ValueError as e:
+            raise OptionError("evaluate_key", str(e)) from None
 
 
 def execute(

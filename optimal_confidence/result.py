@@ -67,13 +67,22 @@ class OptimalConfidenceResult(SweepCurves, ResultActions):
     objective: Objective = Objective()
     uncertainty: BootstrapSummary | None = None
     calibrator: Calibrator | None = None
+    # (objective, records, Guarantee): the certification and what it was
+    # made for, carried by dataclasses.replace so that a result whose run
+    # key, interval or calibrator changes is not certified again
+    _certified: Any = dataclasses.field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        if self.objective.guarantee is None:
+            return
+        c = self._certified
+        if c is None or c[0] != self.objective or c[1] is not self.records:
+            c = (self.objective, self.records, certified.certify_result(self))
+            object.__setattr__(self, "_certified", c)
         # a guaranteed threshold is a point of the curves (exact counts)
-        if self.objective.guarantee is not None:
-            certified.insert_point(self, self.guarantee.threshold)
+        certified.insert_point(self, c[2].threshold)
 
-    @cached_property
+    @property
     def guarantee(self) -> "Guarantee | None":
         """With an objective's ``guarantee``: the
         :class:`~optimal_confidence.guarantee.Guarantee` of the chosen
@@ -84,9 +93,7 @@ class OptimalConfidenceResult(SweepCurves, ResultActions):
         Raises:
             UnattainableTargetError: if no threshold can be certified
         """
-        if self.objective.guarantee is None:
-            return None
-        return certified.certify_result(self)
+        return None if self.objective.guarantee is None else self._certified[2]
 
     @cached_property
     def class_guarantees(self) -> "dict[str, Guarantee | str]":

@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .sweep import MatchRecords
+from .sweep import MatchRecords, count_at
 
 __all__ = ["Risk", "empirical_risk", "scored_images"]
 
@@ -122,10 +122,8 @@ def _check_one_answer_per_image(records: MatchRecords) -> None:
 def _error_rate(records: MatchRecords, t: np.ndarray) -> Risk:
     """Errors among the automatic answers (confidence ``>= t``)."""
     _check_one_answer_per_image(records)
-    ones = np.ones(records.num_preds)
-    answered = np.rint(_sum_ge(records.pred_conf, ones, t)).astype(np.int64)
-    wrong_conf = np.where(records.pred_tp, np.nan, records.pred_conf)
-    wrong = np.rint(_sum_ge(wrong_conf, ones, t)).astype(np.int64)
+    c = count_at(records, t)
+    answered, wrong = c.tp + c.fp, c.fp
     risk = np.zeros(len(t))
     np.divide(wrong, answered, out=risk, where=answered > 0)
     return Risk(risk, answered)

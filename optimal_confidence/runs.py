@@ -22,7 +22,6 @@ Storing is safe against races and kills:
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime
 import os
 import re
@@ -58,10 +57,22 @@ def suggest_run_key(samples: foc.SampleCollection, base: str = RUN_METHOD) -> st
 
 def suggest_eval_key(samples: foc.SampleCollection, base: str) -> str:
     """The first key among ``base``, ``base_2``, ... that is neither an
-    evaluation, a run nor a field of the dataset."""
+    evaluation nor a run of the dataset, and none of whose fields
+    (``<key>``, ``<key>_tp``, ...: on samples, frames or labels) exists."""
     ds = samples._dataset
-    taken = set(ds.list_evaluations()) | set(ds.list_runs()) | set(ds.get_field_schema())
-    return free_name(taken, base)
+    runs = set(ds.list_evaluations()) | set(ds.list_runs())
+    paths = list(ds.get_field_schema(flat=True))
+    if ds._has_frame_fields():
+        paths += list(ds.get_frame_field_schema(flat=True))
+    names = {p.rsplit(".", 1)[-1] for p in paths}
+
+    def taken(key: str) -> bool:
+        return key in runs or any(n == key or n.startswith(key + "_") for n in names)
+
+    key, i = base, 2
+    while taken(key):
+        key, i = f"{base}_{i}", i + 1
+    return key
 
 
 def free_name(taken: set[str], base: str) -> str:
@@ -360,5 +371,4 @@ def load_optimal_confidence(
             f"Run '{run_key}' has no stored results; run "
             f"compute_optimal_confidence again with overwrite=True"
         )
-    result = OptimalConfidenceResult.from_dict(results.result)
-    return dataclasses.replace(result, run_key=run_key)
+    return OptimalConfidenceResult.from_dict({**results.result, "run_key": run_key})

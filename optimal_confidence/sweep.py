@@ -34,8 +34,11 @@ __all__ = [
     "best_index",
     "count_at",
     "exact_thresholds",
+    "floats_from_json",
+    "floats_to_json",
     "grid_thresholds",
     "point_metrics",
+    "positive_score",
     "precision_recall_f1",
     "safe_divide",
 ]
@@ -152,11 +155,11 @@ class MatchRecords:
         """A JSON-serializable dict; ``NaN`` becomes ``None``."""
         return {
             "classes": list(self.classes),
-            "pred_conf": _floats_to_json(self.pred_conf),
+            "pred_conf": floats_to_json(self.pred_conf),
             "pred_tp": [bool(x) for x in self.pred_tp],
             "pred_class": self.pred_class.tolist(),
             "pred_sample": self.pred_sample.tolist(),
-            "gt_conf": _floats_to_json(self.gt_conf),
+            "gt_conf": floats_to_json(self.gt_conf),
             "gt_class": self.gt_class.tolist(),
             "gt_sample": self.gt_sample.tolist(),
             "num_samples": int(self.num_samples),
@@ -166,25 +169,34 @@ class MatchRecords:
     def from_dict(cls, d: Mapping[str, Any]) -> "MatchRecords":
         return cls(
             classes=tuple(d["classes"]),
-            pred_conf=_floats_from_json(d["pred_conf"]),
+            pred_conf=floats_from_json(d["pred_conf"]),
             pred_tp=np.asarray(d["pred_tp"], dtype=bool),
             pred_class=np.asarray(d["pred_class"], dtype=np.int64),
             pred_sample=np.asarray(d["pred_sample"], dtype=np.int64),
-            gt_conf=_floats_from_json(d["gt_conf"]),
+            gt_conf=floats_from_json(d["gt_conf"]),
             gt_class=np.asarray(d["gt_class"], dtype=np.int64),
             gt_sample=np.asarray(d["gt_sample"], dtype=np.int64),
             num_samples=int(d["num_samples"]),
         )
 
 
-def _floats_to_json(a: np.ndarray) -> list[float | None]:
-    return [None if np.isnan(x) else float(x) for x in a]
+def positive_score(is_positive: Any, confidence: Any) -> np.ndarray:
+    """A binary classifier's positive score: the confidence of an answer of
+    the positive class, one minus that of another answer. The map is its
+    own inverse: applied to positive scores it gives back the answers'
+    confidences."""
+    c = np.asarray(confidence, dtype=np.float64)
+    return np.where(is_positive, c, 1.0 - c)
 
 
-def _floats_from_json(values: Sequence[float | None]) -> np.ndarray:
-    return np.array(
-        [np.nan if v is None else v for v in values], dtype=np.float64
-    )
+def floats_to_json(a: np.ndarray) -> list[float | None]:
+    """A float array as a JSON list, ``NaN`` as ``None``."""
+    return [None if np.isnan(x) else float(x) for x in np.asarray(a, dtype=np.float64)]
+
+
+def floats_from_json(values: Sequence[float | None]) -> np.ndarray:
+    """The inverse of :func:`floats_to_json`."""
+    return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
 
 
 def _count_ge(values: np.ndarray, thresholds: np.ndarray) -> np.ndarray:

@@ -13,6 +13,7 @@ from fiftyone import ViewField as F
 from fiftyone.core.expressions import ViewExpression
 
 from .options import check_number
+from .runs import suggest_eval_key
 
 if TYPE_CHECKING:  # pragma: no cover
     from .result import OptimalConfidenceResult
@@ -62,6 +63,16 @@ def _per_class_filter(result: "OptimalConfidenceResult") -> ViewExpression:
     return F("confidence") >= threshold
 
 
+def _score(config: Any) -> ViewExpression:
+    """What the result swept, as an expression on a prediction: the
+    confidence, or for a binary task the positive score
+    (:func:`~optimal_confidence.sweep.positive_score`)."""
+    score = F("confidence")
+    if config.task == "binary":
+        score = (F("label") == config.positive_label).if_else(score, 1 - score)
+    return score
+
+
 def kept_view(
     result: "OptimalConfidenceResult",
     samples: foc.SampleCollection,
@@ -100,8 +111,7 @@ def kept_view(
     c = result.config
     if c.task == "binary":  # the answers that call the image positive
         t = result.best_threshold if threshold is None else check_number("threshold", threshold)
-        score = (F("label") == c.positive_label).if_else(F("confidence"), 1 - F("confidence"))
-        keep = score >= t
+        keep = _score(c) >= t
     elif threshold is not None:
         keep = F("confidence") >= check_number("threshold", threshold)
     elif result.objective.per_class:
@@ -123,12 +133,31 @@ def review_view(
     minus the confidence of a negative answer)."""
     _check_samples(result, samples)
     c = result.config
-    score = F("confidence")
-    if c.task == "binary":
-        score = (F("label") == c.positive_label).if_else(score, 1 - score)
+    score = _score(c)
     return samples.filter_labels(
         c.pred_field, (score >= t_low) & (score < t_high), only_matches=True
     )
+
+
+def check_evaluation_key(
+    samples: foc.SampleCollection, task: str, eval_key: Any, overwrite: bool
+) -> None:
+    """Refuses what :func:`evaluate_at` cannot do, before anything runs: a
+    classifier's result, a key that is no identifier, or an evaluation
+    that exists (without ``overwrite``)."""
+    if task != "detection":
+        raise ValueError(
+            "evaluate() runs evaluate_detections: it is for detection results "
+            "(Detections and Polylines); for a classifier, use "
+            "samples.evaluate_classifications on result.view(samples)"
+        )
+    if not isinstance(eval_key, str) or not eval_key.isidentifier():
+        raise ValueError(f"eval_key must be a valid identifier, e.g. 'deployed'; got {eval_key!r}")
+    if eval_key in samples._dataset.list_evaluations() and not overwrite:
+        raise ValueError(
+            f"Dataset '{samples._dataset.name}' already has an evaluation "
+            f"'{eval_key}'; choose another key or pass overwrite=True to replace it"
+        )
 
 
 def evaluate_at(
@@ -172,26 +201,15 @@ def evaluate_at(
             key (without ``overwrite``)
     """
     c = result.config
-    if c.task != "detection":
-        raise ValueError(
-            "evaluate() runs evaluate_detections: it is for detection results; "
-            "for a classifier, use samples.evaluate_classifications on result.view(samples)"
-        )
-    if not isinstance(eval_key, str) or not eval_key.isidentifier():
-        raise ValueError(f"eval_key must be a valid identifier, e.g. 'deployed'; got {eval_key!r}")
+    check_evaluation_key(samples, c.task, eval_key, overwrite)
     _check_samples(result, samples)
     if threshold is not None:  # checked before an evaluation is replaced
         threshold = check_number("threshold", threshold)
     dataset = samples._dataset
     replace = eval_key in dataset.list_evaluations()
-    if replace and not overwrite:
-        raise ValueError(
-            f"Dataset '{dataset.name}' already has an evaluation "
-            f"'{eval_key}'; choose another key or pass overwrite=True"
-        )
     # a replacement is evaluated under a new key first: the old evaluation
     # stays until the new one is complete
-    key = _free_evaluation_key(dataset, eval_key) if replace else eval_key
+    key = suggest_eval_key(dataset, f"{eval_key}_oc_new") if replace else eval_key
     kwargs: dict[str, Any] = dict(
         gt_field=c.gt_field, eval_key=key, iou=c.iou, classwise=c.classwise,
         iscrowd=c.iscrowd,
@@ -211,19 +229,3 @@ def evaluate_at(
     dataset.delete_evaluation(eval_key)
     dataset.rename_evaluation(key, eval_key)
     return dataset.load_evaluation_results(eval_key, cache=False)
-
-
-def _free_evaluation_key(dataset: Any, eval_key: str) -> str:
-    """A key no evaluation and no field of ``dataset`` (sample, frame or
-    label attribute) uses yet."""
-    taken = set(dataset.list_evaluations())
-    paths = list(dataset.get_field_schema(flat=True))
-    if dataset._has_frame_fields():
-        paths += list(dataset.get_frame_field_schema(flat=True))
-    names = {p.rsplit(".", 1)[-1] for p in paths}
-    i = 0
-    while True:
-        key = f"{eval_key}_oc_new{i or ''}"
-        if key not in taken and not any(n == key or n.startswith(key + "_") for n in names):
-            return key
-        i += 1

@@ -219,13 +219,7 @@ def test_operator_panel_and_click_in_the_app(browser_dataset, app_url, tmp_path)
         _shot(page, "01-app.png")
 
         # the operator browser, the form, Execute
-        _dismiss_popup(page)
-        page.keyboard.press("`")
-        page.keyboard.type("optimal")
-        page.get_by_text("Find the optimal confidence threshold").first.click()
-        execute = page.get_by_role("button", name="Execute")
-        page.get_by_text("Predictions field").wait_for()
-        expect(execute).to_be_enabled()  # the form resolved its defaults
+        execute = _open_the_operator_form(page)
         page.wait_for_timeout(1_000)
         _shot(page, "02-operator-form.png")
         execute.click()
@@ -386,8 +380,9 @@ def test_panel_per_class_table_band_and_interval(browser_dataset, app_url, tmp_p
 
 
 
-def _run_operator_from_the_app(page):
-    """The operator browser, the form's defaults, Execute, Close."""
+def _open_the_operator_form(page):
+    """The operator browser, then the form with its defaults resolved;
+    returns the (enabled) Execute button."""
     from playwright.sync_api import expect
 
     _dismiss_popup(page)
@@ -396,8 +391,13 @@ def _run_operator_from_the_app(page):
     page.get_by_text("Find the optimal confidence threshold").first.click()
     execute = page.get_by_role("button", name="Execute")
     page.get_by_text("Predictions field").wait_for()
-    expect(execute).to_be_enabled()
-    execute.click()
+    expect(execute).to_be_enabled()  # the form resolved its defaults
+    return execute
+
+
+def _run_operator_from_the_app(page):
+    """The operator browser, the form's defaults, Execute, Close."""
+    _open_the_operator_form(page).click()
     page.get_by_text("Stored as run:").wait_for()
     page.get_by_role("button", name="Close").click()
 

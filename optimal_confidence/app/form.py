@@ -188,7 +188,7 @@ def _dropdown(inputs: Any, name: str, choices: list[tuple[str, str]], **kwargs: 
     return inputs.enum(name, view.values(), view=view, **kwargs)
 
 
-def _add_input(inputs: Any, o: Option, ctx: Any, target: Any, fields: Mapping[str, str]) -> Any:
+def _add_input(inputs: Any, o: Option, ctx: Any, target: Any, fields: Mapping[str, Any]) -> Any:
     """The input of option ``o``; None where it has nothing to offer (no
     evaluation to reuse)."""
     common = dict(label=o.label, description=_description(o))
@@ -219,7 +219,7 @@ def _add_input(inputs: Any, o: Option, ctx: Any, target: Any, fields: Mapping[st
     return inputs.str(o.name, default=o.default, **common)
 
 
-def _other_models(inputs: Any, o: Option, target: Any, fields: Mapping[str, str], common: dict) -> Any:
+def _other_models(inputs: Any, o: Option, target: Any, fields: Mapping[str, Any], common: dict) -> Any:
     """A multi-select of the other scored fields of the ground truth's type
     and level, or None when there are none."""
     all_fields = label_fields(target)
@@ -228,7 +228,7 @@ def _other_models(inputs: Any, o: Option, target: Any, fields: Mapping[str, str]
     others = [
         f for f, t in all_fields.items()
         if t is kind and f not in (gt, pred) and is_frames(f) == is_frames(gt)
-        and has_confidences(target, f)
+        and f in fields["scored"]
     ]
     if not others:
         return None
@@ -280,12 +280,13 @@ def _target_input(ctx: Any, inputs: Any) -> Any:
 
 def _field_inputs(
     ctx: Any, inputs: Any, target: Any, fields: Mapping[str, type]
-) -> tuple[str, str, Any]:
+) -> tuple[str, str, Any, list[str]]:
     """The ground truth and predictions dropdowns (predictions: fields of
     the ground truth's type and level), their defaults by the one rule of
     :func:`~optimal_confidence.fields.default_fields`; returns the two
-    fields and the predictions' input."""
-    gt_default = default_fields(target).gt_field or next(iter(fields))
+    fields, the predictions' input and the fields with confidences."""
+    first = default_fields(target)
+    gt_default = first.gt_field or next(iter(fields))
     gt_field = ctx.params.get("gt_field") or gt_default
     o = {x.name: x for x in OPTIONS}
     gt_prop = _dropdown(
@@ -303,7 +304,9 @@ def _field_inputs(
         f for f, t in fields.items()
         if t is fields.get(gt_field) and is_frames(f) == is_frames(gt_field)
     ] or list(fields)
-    pred_default = default_fields(target, gt_field).pred_field or next(
+    # the rule again only when the user chose another ground truth
+    chosen = first if gt_field == first.gt_field else default_fields(target, gt_field)
+    pred_default = chosen.pred_field or next(
         (f for f in pred_choices if f != gt_field), pred_choices[0]
     )
     pred_field = ctx.params.get("pred_field") or pred_default
@@ -321,7 +324,7 @@ def _field_inputs(
             f"'{pred_field}' is not a {kind} field like '{gt_field}'; choose "
             f"one of {pred_choices}",
         )
-    return gt_field, pred_field, prop
+    return gt_field, pred_field, prop, chosen.scored
 
 
 def data_problem(target: Any, pred_field: str) -> str | None:
@@ -339,10 +342,7 @@ def data_problem(target: Any, pred_field: str) -> str | None:
         has_preds = target.match_frames(expr) if is_frames(path) else target.match(expr)
     if len(has_preds.limit(1)) == 0:
         return f"'{pred_field}' has no predictions in the chosen target"
-    scored = target.filter_labels(
-        pred_field, F("confidence") >= float("-inf"), only_matches=True
-    )
-    if len(scored.limit(1)) == 0:
+    if not has_confidences(target, pred_field):
         return (
             f"None of the predictions in '{pred_field}' has a confidence; the "
             f"sweep needs confidences. {scored_fields_hint(target, pred_field)}"
@@ -387,7 +387,7 @@ def build_form(ctx: Any, inputs: Any) -> None:
     if not fields:
         _no_fields(inputs)
         return
-    gt_field, pred_field, pred_prop = _field_inputs(ctx, inputs, target, fields)
+    gt_field, pred_field, pred_prop, scored = _field_inputs(ctx, inputs, target, fields)
     label_type = fields.get(pred_field, fields[gt_field])
     task = task_of(label_type, ctx.params.get("positive_label") or None)
     values = form_values({**ctx.params, "pred_field": pred_field, "gt_field": gt_field}, task)
@@ -398,7 +398,7 @@ def build_form(ctx: Any, inputs: Any) -> None:
         problem = data_problem(target, pred_field)
         if problem:
             _invalid(pred_prop, problem)
-    chosen = {"pred_field": pred_field, "gt_field": gt_field}
+    chosen = {"pred_field": pred_field, "gt_field": gt_field, "scored": scored}
     shown = [o for o in OPTIONS if o.kind != "field" and o.shown(values, task)]
     opened: set[str] = set()
     for o in shown:

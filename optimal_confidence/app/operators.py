@@ -13,7 +13,6 @@ import fiftyone.core.utils as fou
 import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
-from ..options import option
 from ..jobs import execute
 from ..pipeline import Outcome
 from ..reports import output_markdown
@@ -91,9 +90,6 @@ def call_params(
         TypeError: for a keyword that is no option
         OptionError: for an option the run would ignore
     """
-    for name in options:
-        if option(name).kind == "field":
-            raise TypeError(f"Pass {name} as the second or third argument, not twice")
     params = with_default_fields({"pred_field": pred_field, "gt_field": gt_field}, samples)
     params.update(options)
     check_applies(options, params, task_of_params(params, samples))

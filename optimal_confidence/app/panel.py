@@ -57,7 +57,7 @@ class ConfidenceCurves(foo.Panel):
     found, with its ``summary``) or ``band_error``, ``layouts`` (plot
     layouts), ``comparison`` (the runs compared with this one, their table
     and plot layouts; data ``compare.threshold`` and
-    ``compare.pr``), ``evaluations`` (the evaluation last stored),
+    ``compare.pr``),
     ``selected`` (the counts at the threshold last clicked),
     ``message`` and ``message_at`` (where it shows). Data: ``plots.threshold``
     and ``plots.pr`` (the traces, from

@@ -44,8 +44,8 @@ __all__ = [
 def message(text: str | None, *, at: str | None = None) -> dict[str, Any]:
     """The state of the panel's message: ``text``, shown at the top, or
     under the per-class table (``at="per_class"``), the review band
-    (``at="band"``) or the objective switch (``at="objective"``), where the
-    button that caused it is."""
+    (``at="band"``), the objective switch (``at="objective"``) or the
+    deploy buttons (``at="deploy"``), where the button that caused it is."""
     return {"message": text, "message_at": at}
 
 

@@ -4,7 +4,6 @@ deployment. Functions of the panel's ``ctx``, like :mod:`.panel_actions`."""
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
@@ -28,13 +27,13 @@ def evaluate(ctx: Any, run_key: str, result: OptimalConfidenceResult) -> None:
     result.evaluate(ctx.dataset.load_run_view(run_key), key, threshold=t)
     where = reports.point_words(result, t)
     ctx.dataset.reload()
-    tp, fp, fn = (int(ctx.dataset.sum(f"{key}_{k}")) for k in ("tp", "fp", "fn"))
+    tp, fp, fn = (int(x) for x in ctx.dataset.aggregate([fo.Sum(f"{key}_{k}") for k in ("tp", "fp", "fn")]))
     text = (
         f"Stored FiftyOne's evaluation `{key}` of {where}: TP {tp}, FP {fp}, FN {fn}. "
         f"Open the Model Evaluation panel for its confusion matrix and per-class "
         f"metrics, or load it with `dataset.load_evaluation_results('{key}')`."
     )
-    ctx.panel.state.set({**message(text, at="deploy"), "evaluations": [key]})
+    ctx.panel.state.set(message(text, at="deploy"))
     ctx.ops.notify(f"Stored evaluation '{key}'", variant="success")
 
 
@@ -55,11 +54,12 @@ def export(ctx: Any, run_key: str, result: OptimalConfidenceResult) -> None:
     except ValueError as e:
         ctx.panel.state.set(message(str(e), at="deploy"))
         return
-    config = result.deployment_config()
+    with open(path) as f:  # what was written, to copy
+        written = f.read().rstrip()
     text = (
         f"Wrote the operating point of {reports.point_words(result, None)} to `{path}`; "
         f"filter a model's output with `optimal_confidence.apply_thresholds(detections, "
-        f"'{path}')`:\n\n```json\n{json.dumps(config, indent=2)}\n```"
+        f"'{path}')`:\n\n```json\n{written}\n```"
     )
     ctx.panel.state.set(message(text, at="deploy"))
     ctx.ops.notify(f"Exported to {path}", variant="success")

@@ -147,8 +147,7 @@ def objective_switch(panel: Any, state: Mapping[str, Any], handlers: Mapping[str
             "stored_objective", label="Back to the stored objective", icon="undo",
             variant="outlined", on_click=handlers["stored_objective"],
         )
-    if state.get("message") and state.get("message_at") == "objective":
-        panel.md(state.get("message"), name="objective_message")
+    _message(panel, state, "objective")
 
 
 def plots(panel: Any, state: Mapping[str, Any], on_click: Any) -> None:
@@ -185,8 +184,7 @@ def per_class(panel: Any, state: Mapping[str, Any], handlers: Mapping[str, Any])
         "save_per_class", label="Save the per-class view", icon="bookmark_add",
         variant="outlined", on_click=handlers["save_per_class"],
     )
-    if state.get("message") and state.get("message_at") == "per_class":
-        panel.md(state.get("message"), name="per_class_message")
+    _message(panel, state, "per_class")
 
 
 def band(panel: Any, state: Mapping[str, Any], handlers: Mapping[str, Any]) -> None:
@@ -218,8 +216,7 @@ def band(panel: Any, state: Mapping[str, Any], handlers: Mapping[str, Any]) -> N
             icon="visibility", variant="outlined", disabled=not found["review"],
             on_click=handlers["review_view"],
         )
-    if state.get("message") and state.get("message_at") == "band":
-        panel.md(state.get("message"), name="band_message")
+    _message(panel, state, "band")
 
 
 def comparison(panel: Any, state: Mapping[str, Any]) -> None:
@@ -258,8 +255,7 @@ def deploy(panel: Any, state: Mapping[str, Any], handlers: Mapping[str, Any]) ->
         "export", label="Export the chosen point", icon="file_download",
         variant="outlined", on_click=handlers["export"],
     )
-    if state.get("message") and state.get("message_at") == "deploy":
-        panel.md(state.get("message"), name="deploy_message")
+    _message(panel, state, "deploy")
 
 
 def calibration(panel: Any, state: Mapping[str, Any]) -> None:
@@ -276,3 +272,9 @@ def calibration(panel: Any, state: Mapping[str, Any]) -> None:
         width="100%", height=f"{PLOT_HEIGHT}px",
     )
 
+
+def _message(panel: Any, state: Mapping[str, Any], at: str) -> None:
+    """The panel's last message (:func:`~.panel_actions.message`), where it was
+    said: under the section ``at``."""
+    if state.get("message") and state.get("message_at") == at:
+        panel.md(state.get("message"), name=f"{at}_message")

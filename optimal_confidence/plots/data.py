@@ -408,15 +408,22 @@ class Marks:
 LABEL_WIDTH, LABEL_HEIGHT = 0.24, 0.15
 
 
-def _crossings(c: CurveData, keys: Sequence[str], box: tuple[float, float, float, float]) -> int:
-    """How many sampled points of the curves (step functions) lie in the
-    box ``(x0, x1, y0, y1)``."""
-    x0, x1, y0, y1 = box
+def _sampled(c: CurveData, keys: Sequence[str], x0: float, x1: float) -> np.ndarray:
+    """The values of the curves (step functions) at sampled points of
+    ``[x0, x1]``: 16 even points and every threshold there."""
     t = c.thresholds
     xs = np.unique(np.concatenate([np.linspace(x0, x1, 16), t[(t >= x0) & (t <= x1)]]))
     # the value at x is that of the last threshold <= x (steps)
     i = np.clip(np.searchsorted(t, xs, side="right") - 1, 0, len(t) - 1)
-    return sum(int(((c.curve(k)[i] >= y0) & (c.curve(k)[i] <= y1)).sum()) for k in keys)
+    return np.concatenate([c.curve(k)[i] for k in keys])
+
+
+def _crossings(c: CurveData, keys: Sequence[str], box: tuple[float, float, float, float]) -> int:
+    """How many sampled points of the curves (step functions) lie in the
+    box ``(x0, x1, y0, y1)``."""
+    x0, x1, y0, y1 = box
+    v = _sampled(c, keys, x0, x1)
+    return int(((v >= y0) & (v <= y1)).sum())
 
 
 def label_spot(c: CurveData, keys: Sequence[str]) -> tuple[float, float]:
@@ -427,18 +434,15 @@ def label_spot(c: CurveData, keys: Sequence[str]) -> tuple[float, float]:
     span = (t1 - t0) or 1.0
     bx, by = c.point(c.best)["threshold"], float(c.curve(c.mark_on)[c.best])
     w, h = LABEL_WIDTH * span / 2, LABEL_HEIGHT / 2
-
-    def cost(x: float, y: float) -> tuple[float, float]:
-        box = (x - w, x + w, y - h, y + h)
-        hits = _crossings(c, keys, box) + 50 * (box[0] <= bx <= box[1])
-        return hits, np.hypot((x - bx) / span, (y - by) / 1.08)
-
-    spots = [
-        (float(x), float(y))
-        for x in np.linspace(t0 + w, t1 - w, 9)
-        for y in (0.1, 0.25, 0.4, 0.55, 0.7, 0.85, 0.98)
-    ]
-    return min(spots, key=lambda s: cost(*s))
+    costs = []
+    for x in np.linspace(t0 + w, t1 - w, 9):  # the curves sampled once per column
+        x = float(x)
+        v = _sampled(c, keys, x - w, x + w)
+        on_line = 50 * (x - w <= bx <= x + w)
+        for y in (0.1, 0.25, 0.4, 0.55, 0.7, 0.85, 0.98):
+            hits = int(((v >= y - h) & (v <= y + h)).sum()) + on_line
+            costs.append(((hits, np.hypot((x - bx) / span, (y - by) / 1.08)), (x, y)))
+    return min(costs, key=lambda cs: cs[0])[1]
 
 
 def _ci(result: "OptimalConfidenceResult") -> tuple[float, float, float] | None:

@@ -24,7 +24,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))  # tests/: the simulators
 sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))  # the library
 
-import numpy as np  # noqa: E402
 
 from optimal_confidence import certified  # noqa: E402
 from optimal_confidence.curves import SweepConfig  # noqa: E402

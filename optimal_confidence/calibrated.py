@@ -42,23 +42,31 @@ def _label_type(samples: foc.SampleCollection, field: str) -> type:
 
 
 def check_out_field(
-    samples: foc.SampleCollection, pred_field: str, out_field: str, *, overwrite: bool = False
+    samples: foc.SampleCollection,
+    pred_field: str,
+    out_field: str,
+    *,
+    overwrite: bool = False,
+    name: str = "out_field",
 ) -> None:
     """Refuses an ``out_field`` that is not a new field name beside
     ``pred_field``, or, with ``overwrite``, a field a calibrator wrote:
     ``overwrite`` never replaces a field this tool did not write (ground
-    truth, another model's predictions)."""
+    truth, another model's predictions). Messages call ``out_field``
+    ``name`` (the option the user set)."""
     frames = pred_field.startswith("frames.")
-    name = out_field[len("frames."):] if frames and out_field.startswith("frames.") else out_field
-    if not isinstance(name, str) or not name.isidentifier() or name.startswith("_"):
+    given = out_field
+    if frames and isinstance(given, str) and given.startswith("frames."):
+        given = given[len("frames."):]
+    if not isinstance(given, str) or not given.isidentifier() or given.startswith("_"):
         raise ValueError(
-            f"out_field must be a field name (letters, digits, underscores), e.g. "
+            f"{name} must be a field name (letters, digits, underscores), e.g. "
             f"'{pred_field}_calibrated'; got {out_field!r}"
         )
-    path = ("frames." if frames else "") + name
+    path = ("frames." if frames else "") + given
     if path == pred_field:
         raise ValueError(
-            f"out_field is the predictions field '{pred_field}': its labels are never "
+            f"{name} is the predictions field '{pred_field}': its labels are never "
             f"changed; name a new field, e.g. '{pred_field}_calibrated'"
         )
     dataset = samples._dataset

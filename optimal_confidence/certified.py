@@ -13,20 +13,22 @@ Pure numpy: nothing here imports FiftyOne.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, Mapping
 
 import numpy as np
 
 from .guarantee import Guarantee, certify, certify_per_class
-from .objectives import metric_curves
+from .objectives import UnattainableTargetError, choose, metric_curves
 from .per_class import ClassChoice
-from .sweep import count_at
+from .sweep import Counts, count_at, grid_thresholds
 
 if TYPE_CHECKING:  # pragma: no cover
     from .result import OptimalConfidenceResult
 
 __all__ = [
     "NUM_CANDIDATES", "candidates", "certify_result", "class_choices", "class_guarantees", "insert_point",
+    "point_estimate", "swept",
 ]
 
 #: how many evenly spaced candidate thresholds Learn-then-Test tests
@@ -57,6 +59,16 @@ def certify_result(result: "OptimalConfidenceResult") -> Guarantee:
     return certify(
         result.records, candidates(result), o.name, o.target, o.guarantee, task=result.config.task
     )
+
+
+def swept(result: "OptimalConfidenceResult") -> np.ndarray:
+    """Which of the result's thresholds the sweep chose (every distinct
+    confidence, or the even grid), as a boolean mask: the certified
+    threshold :func:`insert_point` added is not one of them."""
+    c, t = result.config, result.thresholds
+    if c.num_thresholds is None:
+        return np.isin(t, result.records.pred_conf)
+    return np.isin(t, grid_thresholds(c.lower_bound, c.upper_bound, c.num_thresholds))
 
 
 def insert_point(result: "OptimalConfidenceResult", threshold: float) -> None:
@@ -110,3 +122,23 @@ def class_guarantees(result: "OptimalConfidenceResult") -> dict[str, Guarantee |
     return certify_per_class(
         result.records, candidates(result), o.name, o.target, o.guarantee, task=result.config.task
     )
+
+
+def point_estimate(result: "OptimalConfidenceResult") -> float | None:
+    """The threshold the objective chooses without its guarantee, among the
+    swept thresholds (the certified one, added to the curves, would win
+    ties with the confidence just above it, which keeps the same
+    predictions): the best threshold of the same sweep without a
+    guarantee. None without a guarantee, or when no threshold reaches the
+    target on these images."""
+    o = result.objective
+    if o.guarantee is None:
+        return None
+    keep = swept(result)
+    counts = Counts(*(np.asarray(x)[keep] for x in result.counts))
+    plain = dataclasses.replace(o, guarantee=None, per_class=False)
+    try:
+        i = choose(plain, counts, None, thresholds=result.thresholds[keep]).index
+    except UnattainableTargetError:
+        return None
+    return float(result.thresholds[keep][i])

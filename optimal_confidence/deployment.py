@@ -148,17 +148,33 @@ def export(result: "OptimalConfidenceResult", path: str, format: str | None = No
 
 
 def _load(config: Mapping[str, Any] | str | os.PathLike) -> Mapping[str, Any]:
-    if isinstance(config, os.PathLike):
-        config = os.fspath(config)
-    if not isinstance(config, str):
-        return config
-    with open(config) as f:
-        text = f.read()
-    if config.lower().endswith((".yaml", ".yml")):
-        import yaml
+    """The config, read from its file when given a path; refuses what no
+    :func:`deployment_config` made, saying what to pass."""
+    source = "The config given"
+    if isinstance(config, (str, os.PathLike)):
+        source = path = os.fspath(config)
+        try:
+            with open(path) as f:
+                text = f.read()
+        except OSError as e:
+            raise ValueError(f"Cannot read the deployment config {path}: {e.strerror or e}") from None
+        yaml_file = path.lower().endswith((".yaml", ".yml"))
+        try:
+            if yaml_file:
+                import yaml
 
-        return yaml.safe_load(text)
-    return json.loads(text)
+                config = yaml.safe_load(text)
+            else:
+                config = json.loads(text)
+        except Exception as e:  # json.JSONDecodeError, yaml.YAMLError
+            kind = "YAML" if yaml_file else "JSON"
+            raise ValueError(f"{path} is not a {kind} deployment config: {e}") from None
+    if not isinstance(config, Mapping) or "threshold" not in config:
+        raise ValueError(
+            f"{source} has no 'threshold': pass the dict of result.deployment_config() "
+            f"or the path of a file result.export() wrote"
+        )
+    return config
 
 
 def threshold_for(config: Mapping[str, Any], label: Any) -> float:
@@ -227,6 +243,11 @@ def apply_thresholds(
 
     Returns:
         the kept predictions, of the type given
+
+    Raises:
+        ValueError: for a config file that cannot be read or parsed, a
+            config without a ``threshold``, or a binary classifier's config
+            without its ``positive_label``
     """
     config = _load(config)
     if hasattr(detections, "detections"):  # FiftyOne Detections

@@ -76,6 +76,9 @@ GUARANTEE_OBJECTIVES = {
     "accuracy": "error rate of automatic answers",
 }
 
+#: the tasks a result can have (see ``SweepConfig.task``)
+TASKS = ("detection", "binary", "multiclass")
+
 #: the risk bounded for a classifier's precision target
 WRONG_AMONG_KEPT = "share of wrong answers among those kept"
 
@@ -221,9 +224,11 @@ def _check_objective_name(objective_name: Any) -> None:
 
 
 def _check_arguments(
-    thresholds: Any, objective_name: Any, target: Any, guarantee: Any
+    thresholds: Any, objective_name: Any, target: Any, guarantee: Any, task: Any = "detection"
 ) -> np.ndarray:
     _check_objective_name(objective_name)
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {list(TASKS)}; got {task!r}")
     def number(x: Any) -> bool:
         return isinstance(x, (int, float, np.number)) and not isinstance(x, bool)
 
@@ -426,7 +431,7 @@ def certify(
             message says so, ``best_value`` the best pooled value there
         ValueError: if an argument is invalid
     """
-    t = _check_arguments(thresholds, objective_name, target, guarantee)
+    t = _check_arguments(thresholds, objective_name, target, guarantee, task)
     return _certify(records, t, objective_name, float(target), float(guarantee), task=task)
 
 
@@ -461,7 +466,7 @@ def certify_per_class(
         a dict from each present class to its :class:`Guarantee`, or to the
         reason it could not be certified
     """
-    t = _check_arguments(thresholds, objective_name, target, guarantee)
+    t = _check_arguments(thresholds, objective_name, target, guarantee, task)
     classes = records.present_classes()
     out: dict[str, Guarantee | str] = {}
     for name in classes:

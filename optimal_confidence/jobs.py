@@ -16,7 +16,7 @@ from .calibrated import check_out_field
 from .fields import task_of
 from .compare import ModelComparison, comparison_run_key
 from .options import OptionError
-from .pipeline import Outcome, Progress, prepare, run, store
+from .pipeline import Outcome, Progress, choose_fields, prepare, run, store
 from .request import RunRequest
 from .sources import shared_fast_sources
 from .views import check_evaluation_key
@@ -44,7 +44,8 @@ def _check_actions(samples: foc.SampleCollection, request: RunRequest, label_typ
     if request.calibrated_field is not None:
         try:
             check_out_field(
-                samples, request.pred_field, request.calibrated_field, overwrite=request.overwrite
+                samples, request.pred_field, request.calibrated_field,
+                overwrite=request.overwrite, name="calibrated_field",
             )
         except ValueError as e:
             raise OptionError("calibrated_field", str(e)) from None
@@ -78,7 +79,8 @@ def execute(
         the :class:`~optimal_confidence.pipeline.Outcome` of the first model
         (with the comparison, the file exported and the evaluation key)
     """
-    requests = model_requests(request)
+    # the fields first: the models compared and their run keys follow from them
+    requests = model_requests(choose_fields(samples, request))
     prepared = [prepare(samples, r) for r in requests]
     requests = [r for r, _ in prepared]
     label_type = prepared[0][1]

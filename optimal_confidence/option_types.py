@@ -175,7 +175,7 @@ class Option:
         if self.kind == "choice":
             return ["nope"]
         if self.kind == "new_key":
-            return ["not valid"]
+            return ["not valid", "_private"] if self.metavar == "FIELD" else ["not valid"]
         if self.kind in ("float", "int"):
             out = []
             if self.low is not None:

@@ -460,11 +460,13 @@ def _check_fields(o: Option, value: Any) -> list[str]:
 
 
 def _check_new_key(o: Option, value: Any) -> str:
-    if not isinstance(value, str) or not value.isidentifier():
+    field = o.metavar == "FIELD"  # a new field's name, not a key
+    if not isinstance(value, str) or not value.isidentifier() or (field and value.startswith("_")):
         raise OptionError(
             o.name,
             f"{o.name} must be a valid identifier (letters, digits and "
-            f"underscores, not starting with a digit), e.g. 'deployed'; got {value!r}",
+            f"underscores, not starting with a digit{' or an underscore' if field else ''}), "
+            f"e.g. {'predictions_calibrated' if field else 'deployed'!r}; got {value!r}",
         )
     return value
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .guarantee import Guarantee
-from .objectives import UnattainableTargetError
+from . import certified
 
 if TYPE_CHECKING:  # pragma: no cover
     from .calibration import Calibration
@@ -30,13 +30,8 @@ __all__ = [
 def point_estimate(result: "OptimalConfidenceResult") -> float | None:
     """The threshold the objective chooses without its guarantee (the best
     on these images), or None: no guarantee, or no threshold reaches the
-    target on these images."""
-    if result.objective.guarantee is None:
-        return None
-    try:
-        return result.with_objective(guarantee=None, per_class=False).best_threshold
-    except UnattainableTargetError:
-        return None
+    target on these images; see :func:`optimal_confidence.certified.point_estimate`."""
+    return certified.point_estimate(result)
 
 
 def guarantee_lines(result: "OptimalConfidenceResult") -> list[str]:

@@ -65,6 +65,8 @@ def test_a_new_field_only(demo_dataset):
     for other in ("baseline", "ground_truth"):
         with pytest.raises(ValueError, match=f"Field '{other}' .* was not written by a calibrator"):
             cal.apply(demo_dataset, "predictions", other, overwrite=True)
+    with pytest.raises(ValueError, match="out_field must be a field name"):
+        cal.apply(demo_dataset, "predictions", "_private")
     with pytest.raises(ValueError, match="is not a Detections, Polylines or Classification field"):
         cal.apply(demo_dataset, "filepath", "x")
     try:

@@ -225,6 +225,14 @@ def test_an_exported_config_keeps_the_operating_point(demo, tmp_path, per_class)
     assert len(apply_thresholds(pairs, tmp_path / "u.json")) == c.tp + c.fp
     with pytest.raises(ValueError, match="would not read back"):
         result.export(tmp_path / "y.json", "yaml")
+    # what is no config is refused, saying what to pass
+    with pytest.raises(ValueError, match="Cannot read the deployment config .*missing.json"):
+        apply_thresholds(pairs, tmp_path / "missing.json")
+    (tmp_path / "broken.json").write_text("{")
+    with pytest.raises(ValueError, match="broken.json is not a JSON deployment config"):
+        apply_thresholds(pairs, tmp_path / "broken.json")
+    with pytest.raises(ValueError, match="has no 'threshold': pass the dict of result.deployment_config"):
+        apply_thresholds(pairs, {"conf": 0.5})
     # a FiftyOne Detections keeps its other attributes
     dets = fo.Detections(detections=[fo.Detection(label="car", confidence=0.99)], source="cam-3")
     kept = apply_thresholds(dets, config)
@@ -292,6 +300,24 @@ def test_the_command_line_compares_exports_and_evaluates(demo, tmp_path, capsys)
     finally:
         if "oc_cli_eval" in demo.list_evaluations():
             demo.delete_evaluation("oc_cli_eval")
+
+
+def test_the_command_line_compares_with_the_predictions_it_chose(demo, capsys):
+    # no --pred: the rule chooses 'predictions', then the models and their runs follow
+    try:
+        code = main(["--dataset", demo.name, "--compare", "baseline", "--save-run", "oc_chosen", "--json"])
+        out, err = capsys.readouterr()
+        assert code == 0, err
+        assert [r["model"] for r in json.loads(out)["comparison"]] == FIELDS
+        assert {"oc_chosen_predictions", "oc_chosen_baseline"} <= set(demo.list_runs())
+        # the field chosen is also the one to compare with: refused, one line
+        code = main(["--dataset", demo.name, "--compare", "predictions"])
+        out, err = capsys.readouterr()
+        assert code == 2 and "compare_with" in err and len(err.strip().splitlines()) == 1, err
+    finally:
+        for k in ("oc_chosen_predictions", "oc_chosen_baseline"):
+            if k in demo.list_runs():
+                demo.delete_run(k)
 
 
 def test_deployment_code_needs_no_fiftyone(tmp_path):

@@ -500,6 +500,8 @@ def test_a_classifiers_precision_bounds_the_wrong_answers_among_those_kept():
     assert "of the answers kept; precision" in g.summary() and "averaged over images" not in g.summary()
     # as a detector's per-image rate it would certify a far riskier threshold
     assert certify(rec, t, "precision", 0.9, 0.9).threshold < g.threshold
+    with pytest.raises(ValueError, match=r"task must be one of \['detection', 'binary', 'multiclass'\]; got 'detections'"):
+        certify(rec, t, "precision", 0.9, 0.9, task="detections")
 
 
 def test_certified_thresholds_that_keep_nothing_say_so():
@@ -508,6 +510,41 @@ def test_certified_thresholds_that_keep_nothing_say_so():
     rows = [[(0.99, False)] if i < 2 else [(0.5, True)] for i in range(100)]
     with pytest.raises(UnattainableTargetError, match="certifies only thresholds that keep no prediction"):
         certify(_images_with_predictions(rows), [0.5, 0.995, 1.0], "precision", 0.95, 0.9)
+
+
+def test_the_point_estimate_is_the_best_threshold_without_a_guarantee():
+    # the certified threshold joins the curves; the point estimate is still
+    # chosen among the swept thresholds: what the same sweep without a
+    # guarantee reports, also where the added point would win a tie
+    from optimal_confidence.curves import SweepConfig
+    from optimal_confidence.objectives import Objective
+    from optimal_confidence.reports_certainty import point_estimate
+    from optimal_confidence.result import OptimalConfidenceResult
+    from optimal_confidence.sweep import exact_thresholds
+
+    ties = checked = 0
+    for seed in range(60):
+        rng = np.random.default_rng(seed)
+        rec = detection_pool(
+            int(rng.integers(150, 400)), seed=seed, objects=float(rng.uniform(0.5, 3)),
+            false_alarms=float(rng.uniform(0.5, 2)),
+        )
+        t = exact_thresholds(rec.pred_conf)
+        c = count_at(rec, t)
+        cfg = SweepConfig("p", "g", 0.5, True, float(t[0]), float(t[-1]), None, rec.num_samples, "Detections")
+        name = ("precision", "recall")[seed % 2]
+        kw = dict(config=cfg, thresholds=t, tp=c.tp, fp=c.fp, fn=c.fn, records=rec)
+        try:
+            certified = OptimalConfidenceResult(**kw, objective=Objective(name, target=0.7, guarantee=0.9))
+            plain = OptimalConfidenceResult(**kw, objective=Objective(name, target=0.7))
+            want = plain.best_threshold
+        except UnattainableTargetError:
+            continue
+        checked += 1
+        assert point_estimate(certified) == want, seed
+        # on the curves with the added point, that point would have won
+        ties += certified.with_objective(guarantee=None).best_threshold != want
+    assert checked > 40 and ties > 0
 
 
 def test_per_class_precision_and_recall_are_the_class_pooled_ones():

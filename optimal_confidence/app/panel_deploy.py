@@ -27,7 +27,8 @@ def evaluate(ctx: Any, run_key: str, result: OptimalConfidenceResult) -> None:
     result.evaluate(ctx.dataset.load_run_view(run_key), key, threshold=t)
     where = reports.point_words(result, t)
     ctx.dataset.reload()
-    tp, fp, fn = (int(x) for x in ctx.dataset.aggregate([fo.Sum(f"{key}_{k}") for k in ("tp", "fp", "fn")]))
+    sums = ctx.dataset.aggregate([fo.Sum(f"{key}_{k}") for k in ("tp", "fp", "fn")])
+    tp, fp, fn = (int(x) for x in sums)
     text = (
         f"Stored FiftyOne's evaluation `{key}` of {where}: TP {tp}, FP {fp}, FN {fn}. "
         f"Open the Model Evaluation panel for its confusion matrix and per-class "

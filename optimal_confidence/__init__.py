@@ -2,7 +2,7 @@
 
 The public surface: :func:`compute_optimal_confidence` and its result,
 :func:`load_optimal_confidence` for stored results. The pure-numpy math
-lives in :mod:`optimal_confidence.sweep` and imports no FiftyOne; the names
+lives in :mod:`optimal_confidence.curves.sweep` and imports no FiftyOne; the names
 below load FiftyOne only when first used.
 """
 
@@ -15,31 +15,31 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "compute_optimal_confidence": ".api",
-    "load_optimal_confidence": ".runs",
-    "list_optimal_confidence_runs": ".runs",
-    "broken_optimal_confidence_runs": ".runs",
-    "repair_optimal_confidence_runs": ".runs",
-    "suggest_run_key": ".runs",
-    "RUN_METHOD": ".runs",
-    "OptimalConfidenceResult": ".result",
-    "SweepConfig": ".curves",
-    "Objective": ".objectives",
-    "UnattainableTargetError": ".objectives",
-    "RunRequest": ".request",
-    "OPTIONS": ".options",
-    "MatchRecords": ".sweep",
-    "Counts": ".sweep",
+    "load_optimal_confidence": ".result.stored",
+    "list_optimal_confidence_runs": ".store.runs",
+    "broken_optimal_confidence_runs": ".store.runs",
+    "repair_optimal_confidence_runs": ".store.runs",
+    "suggest_run_key": ".store.runs",
+    "RUN_METHOD": ".store.runs",
+    "OptimalConfidenceResult": ".result.result",
+    "SweepConfig": ".curves.sweep_curves",
+    "Objective": ".spec.objective",
+    "UnattainableTargetError": ".curves.objectives",
+    "RunRequest": ".spec.request",
+    "OPTIONS": ".spec.options",
+    "MatchRecords": ".curves.sweep",
+    "Counts": ".curves.sweep",
     "make_demo_dataset": ".demo",
     "load_demo_dataset": ".demo",
     "plot_curves": ".plots",
     "plot_comparison": ".plots",
-    "compare_models": ".compare",
-    "ModelComparison": ".compare",
-    "apply_thresholds": ".deployment",
+    "compare_models": ".run.compare",
+    "ModelComparison": ".result.comparison",
+    "apply_thresholds": ".outputs.deployment",
     "plot_calibration": ".plots",
-    "Calibration": ".calibration",
-    "Calibrator": ".calibration",
-    "Guarantee": ".guarantee",
+    "Calibration": ".certainty.calibration",
+    "Calibrator": ".certainty.calibration",
+    "Guarantee": ".certainty.guarantee",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -1,11 +1,11 @@
 """The public entry point: :func:`compute_optimal_confidence`.
 
-Its options are declared once in :mod:`optimal_confidence.options`; the
+Its options are declared once in :mod:`optimal_confidence.spec.options`; the
 signature below repeats their names and defaults for readers and type
 checkers (a test holds the two to each other). The work is the pipeline in
-:mod:`optimal_confidence.pipeline`; the result is
+:mod:`optimal_confidence.run.pipeline`; the result is
 :class:`~optimal_confidence.result.OptimalConfidenceResult`, stored as a
-FiftyOne run by :mod:`optimal_confidence.runs`.
+FiftyOne run by :mod:`optimal_confidence.store.runs`.
 """
 
 from __future__ import annotations
@@ -14,17 +14,13 @@ from typing import Callable
 
 import fiftyone.core.collections as foc
 
-from .heldout import HeldOutCheck
-from .objectives import Objective
-from .pipeline import run
-from .request import RunRequest
-from .result import ClassChoice, OptimalConfidenceResult, SweepConfig
-from .runs import (
-    RUN_METHOD,
-    list_optimal_confidence_runs,
-    load_optimal_confidence,
-    suggest_run_key,
-)
+from .certainty.heldout import HeldOutCheck
+from .spec.objective import Objective
+from .run.pipeline import run
+from .spec.request import RunRequest
+from .result.result import ClassChoice, OptimalConfidenceResult, SweepConfig
+from .result.stored import load_optimal_confidence
+from .store.runs import RUN_METHOD, list_optimal_confidence_runs, suggest_run_key
 
 __all__ = [
     "RUN_METHOD",
@@ -106,7 +102,7 @@ def compute_optimal_confidence(
         pred_field: the ``Detections``, ``Polylines`` or ``Classification``
             field of predictions (``frames.<field>`` for video frames);
             None chooses it as the App's form does
-            (:func:`optimal_confidence.fields.default_fields`)
+            (:func:`optimal_confidence.records.fields.default_fields`)
         gt_field ("ground_truth"): the ground truth field, of the same
             type; None chooses it as the App's form does
         iou (None): the IoU a prediction needs to match, in ``(0, 1]``;
@@ -140,7 +136,7 @@ def compute_optimal_confidence(
             with precision >= ``target``), ``"recall"`` (the highest
             precision among thresholds with recall >= ``target``) or
             ``"cost"`` (the lowest ``fp_cost * FP + fn_cost * FN``); see
-            :mod:`optimal_confidence.objectives` for the tie rules
+            :mod:`optimal_confidence.curves.objectives` for the tie rules
         beta (1.0): the beta of ``"fbeta"``
         target (None): the precision or recall to reach, in ``(0, 1]``
         fp_cost (1.0): the cost of a false positive, for ``"cost"``
@@ -173,7 +169,7 @@ def compute_optimal_confidence(
             threshold, with FiftyOne's binary convention); without it a
             ``Classification`` field is a multiclass task where answers
             below the threshold are escalated (see
-            :mod:`optimal_confidence.classification`)
+            :mod:`optimal_confidence.records.classification`)
         use_masks (False): whether to compute IoUs of ``Detections`` from
             their instance masks
         use_boxes (False): whether to compute IoUs of ``Polylines`` from

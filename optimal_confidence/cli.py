@@ -26,7 +26,7 @@ Examples::
 
 The options of the run (fields, matching, thresholds, objective, per-class,
 intervals, review band, storage) come from
-:data:`optimal_confidence.options.OPTIONS`, grouped as there; only what
+:data:`optimal_confidence.spec.options.OPTIONS`, grouped as there; only what
 selects the samples, checks a deployed threshold and shapes the output is
 declared here.
 
@@ -44,8 +44,8 @@ import os
 import sys
 from typing import Any, NamedTuple, Sequence
 
-from .options import GROUPS, OPTIONS, Option
-from .reports_certainty import calibration_table
+from .spec.options import GROUPS, OPTIONS, Option
+from .outputs.reports_certainty import calibration_table
 
 def _default_text(o: Option) -> str:
     if o.cli_flag is not None:
@@ -278,8 +278,8 @@ def compute(args: argparse.Namespace, options: dict[str, Any]) -> _Found:
     Raises:
         ValueError: for bad input, before anything is written
     """
-    from .jobs import execute
-    from .request import RunRequest
+    from .run.jobs import execute
+    from .spec.request import RunRequest
 
     request = RunRequest.build(**options)
     _check_cli_args(args)

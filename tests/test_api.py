@@ -80,7 +80,7 @@ def test_one_class_equals_a_sweep_restricted_to_that_class(result, random_datase
     dog = compute_optimal_confidence(view, "predictions")
     counts = result.counts_at(dog.thresholds)
     per_class = result.records.restrict_to_class("dog")
-    from optimal_confidence.sweep import count_at
+    from optimal_confidence.curves.sweep import count_at
 
     c = count_at(per_class, dog.thresholds)
     np.testing.assert_array_equal(c.tp, dog.tp)
@@ -108,7 +108,7 @@ def test_report_shows_the_best_row(result):
 
 
 def test_report_shows_enough_decimals_to_tell_thresholds_apart():
-    from optimal_confidence.reports import decimals as _decimals
+    from optimal_confidence.outputs.reports import decimals as _decimals
 
     assert _decimals(np.array([0.5, 0.51, 0.516])) == 3
     assert _decimals(np.array([0.5161, 0.5163, 0.6])) == 4

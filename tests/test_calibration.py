@@ -9,13 +9,13 @@ import json
 import numpy as np
 import pytest
 
-from optimal_confidence.calibration import (
+from optimal_confidence.certainty.calibration import (
     Calibration,
     Calibrator,
     calibration,
     fit_calibrator,
 )
-from optimal_confidence.sweep import MatchRecords
+from optimal_confidence.curves.sweep import MatchRecords
 
 
 def records_of(conf, tp, cls=None, classes=("a", "b")):

@@ -9,9 +9,9 @@ import json
 import numpy as np
 import pytest
 
-from optimal_confidence.calibration import Calibration, calibration
+from optimal_confidence.certainty.calibration import Calibration, calibration
 from optimal_confidence.plots.calibration import plot_calibration, reliability_figure
-from optimal_confidence.sweep import MatchRecords
+from optimal_confidence.curves.sweep import MatchRecords
 
 NAN = np.nan
 

@@ -120,7 +120,7 @@ def test_predictions_without_confidences_name_the_fields_that_would_work(coco_li
 
 
 def test_the_rule_prefers_predictions_then_the_newest_scored_field(ds):
-    from optimal_confidence.fields import default_fields
+    from optimal_confidence.records.fields import default_fields
 
     assert default_fields(ds)[:2] == ("ground_truth", "predictions")
     view = ds.exclude_fields("predictions")

@@ -20,8 +20,8 @@ from optimal_confidence import (
 )
 from optimal_confidence.__main__ import main
 from optimal_confidence.demo import make_demo_dataset
-from optimal_confidence.deployment import threshold_for
-from optimal_confidence.runs import compared_runs
+from optimal_confidence.outputs.deployment import threshold_for
+from optimal_confidence.store.runs import compared_runs
 
 from helpers import oracle_counts, snapshot
 

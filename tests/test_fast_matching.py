@@ -16,13 +16,13 @@ import pytest
 
 import fiftyone as fo
 
-import optimal_confidence.fast_matching as fast_matching
-from optimal_confidence.fast_matching import (
+import optimal_confidence.records.fast_matching as fast_matching
+from optimal_confidence.records.fast_matching import (
     UnsupportedMatchingError,
     records_fast,
 )
-from optimal_confidence.matching import read_label_values, records_from_evaluation
-from optimal_confidence.sweep import count_at, exact_thresholds
+from optimal_confidence.records.matching import read_label_values, records_from_evaluation
+from optimal_confidence.curves.sweep import count_at, exact_thresholds
 
 from helpers import make_random_dataset
 

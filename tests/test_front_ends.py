@@ -12,7 +12,7 @@ import fiftyone.operators as foo
 
 from optimal_confidence import compute_optimal_confidence
 from optimal_confidence.cli import main
-from optimal_confidence.options import NOT_API_OPTIONS, OPTIONS
+from optimal_confidence.spec.options import NOT_API_OPTIONS, OPTIONS
 
 from helpers import make_random_dataset, snapshot
 from test_operator import URI, _form
@@ -48,7 +48,7 @@ def test_a_bad_value_gets_the_same_message_everywhere(ds, capsys, o, bad):
     if o.name not in NOT_API_OPTIONS:
         message = _api_message(ds, values)
     else:
-        from optimal_confidence.request import RunRequest
+        from optimal_confidence.spec.request import RunRequest
 
         with pytest.raises(ValueError) as e:
             RunRequest.build(pred_field="predictions", **values)

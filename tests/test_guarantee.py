@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from scipy.stats import beta, binom
 
-from optimal_confidence.guarantee import (
+from optimal_confidence.certainty.guarantee import (
     Guarantee,
     bentkus_p_value,
     binomial_p_value,
@@ -29,8 +29,8 @@ from optimal_confidence.guarantee import (
     hoeffding_p_value,
     upper_confidence_bound,
 )
-from optimal_confidence.objectives import UnattainableTargetError
-from optimal_confidence.sweep import MatchRecords, count_at, point_metrics, precision_recall_f1
+from optimal_confidence.curves.objectives import UnattainableTargetError
+from optimal_confidence.curves.sweep import MatchRecords, count_at, point_metrics, precision_recall_f1
 
 # --------------------------------------------------------------------------
 # simulated pools (shared with the benchmark)
@@ -86,7 +86,7 @@ def classifier_pool(num_images, seed=0, *, beta=(5.0, 1.5), power=1.5, missing=0
     """A multiclass classifier that escalates: one answer per image with a
     Beta(``beta``) confidence ``c``, right with probability ``c ** power``
     (over-confident for ``power > 1``); a few answers have no confidence.
-    Records as :mod:`optimal_confidence.classification` builds them."""
+    Records as :mod:`optimal_confidence.records.classification` builds them."""
     rng = np.random.default_rng(seed)
     conf = rng.beta(*beta, num_images)
     conf[rng.random(num_images) < missing] = np.nan
@@ -516,11 +516,11 @@ def test_the_point_estimate_is_the_best_threshold_without_a_guarantee():
     # the certified threshold joins the curves; the point estimate is still
     # chosen among the swept thresholds: what the same sweep without a
     # guarantee reports, also where the added point would win a tie
-    from optimal_confidence.curves import SweepConfig
-    from optimal_confidence.objectives import Objective
-    from optimal_confidence.reports_certainty import point_estimate
-    from optimal_confidence.result import OptimalConfidenceResult
-    from optimal_confidence.sweep import exact_thresholds
+    from optimal_confidence.curves.sweep_curves import SweepConfig
+    from optimal_confidence.spec.objective import Objective
+    from optimal_confidence.outputs.reports_certainty import point_estimate
+    from optimal_confidence.result.result import OptimalConfidenceResult
+    from optimal_confidence.curves.sweep import exact_thresholds
 
     ties = checked = 0
     for seed in range(60):

@@ -18,7 +18,7 @@ from optimal_confidence import (
     load_optimal_confidence,
 )
 from optimal_confidence.__main__ import main
-from optimal_confidence.certified import candidates
+from optimal_confidence.certainty.certified import candidates
 
 from helpers import oracle_counts, snapshot
 

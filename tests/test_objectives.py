@@ -5,14 +5,14 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from optimal_confidence.objectives import (
-    Objective,
+from optimal_confidence.spec.objective import Objective
+from optimal_confidence.curves.objectives import (
     UnattainableTargetError,
     choose,
     fbeta,
     objective_curve,
 )
-from optimal_confidence.sweep import Counts
+from optimal_confidence.curves.sweep import Counts
 
 
 def random_curve(rng, n=40, num_gt=30):

@@ -6,7 +6,8 @@ import pytest
 from fiftyone import ViewField as F
 
 from optimal_confidence import compute_optimal_confidence, load_optimal_confidence
-from optimal_confidence.objectives import Objective, UnattainableTargetError
+from optimal_confidence.curves.objectives import UnattainableTargetError
+from optimal_confidence.spec.objective import Objective
 
 from helpers import oracle_counts, snapshot
 

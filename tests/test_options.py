@@ -11,8 +11,8 @@ import pytest
 
 from optimal_confidence import compute_optimal_confidence
 from optimal_confidence.cli import parser, request_options
-from optimal_confidence.objectives import Objective
-from optimal_confidence.options import (
+from optimal_confidence.spec.objective import Objective
+from optimal_confidence.spec.options import (
     NOT_API_OPTIONS,
     GROUPS,
     OFF,
@@ -23,7 +23,7 @@ from optimal_confidence.options import (
     option,
     problems,
 )
-from optimal_confidence.request import RunRequest
+from optimal_confidence.spec.request import RunRequest
 
 from conftest import ROOT
 

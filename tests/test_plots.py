@@ -10,7 +10,7 @@ from fiftyone import ViewField as F
 import optimal_confidence
 from optimal_confidence import compute_optimal_confidence
 from optimal_confidence.plots import curve_data, plotly_figures, threshold_id
-from optimal_confidence.sweep import precision_recall_f1
+from optimal_confidence.curves.sweep import precision_recall_f1
 
 from helpers import oracle_counts
 

@@ -6,7 +6,7 @@ import pytest
 from fiftyone import ViewField as F
 
 from optimal_confidence import compute_optimal_confidence, load_optimal_confidence
-from optimal_confidence.objectives import UnattainableTargetError
+from optimal_confidence.curves.objectives import UnattainableTargetError
 
 from helpers import oracle_counts, snapshot
 

@@ -15,7 +15,7 @@ import time
 import pytest
 
 from optimal_confidence import compute_optimal_confidence, load_optimal_confidence
-from optimal_confidence.runs import (
+from optimal_confidence.store.runs import (
     broken_optimal_confidence_runs,
     list_optimal_confidence_runs,
     repair_optimal_confidence_runs,

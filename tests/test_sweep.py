@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from optimal_confidence.sweep import (
+from optimal_confidence.curves.sweep import (
     Counts,
     MatchRecords,
     best_index,
@@ -39,7 +39,7 @@ def records(pred_conf, pred_tp, gt_conf, pred_class=None, gt_class=None, classes
 def test_the_math_imports_no_fiftyone():
     # A fresh interpreter: importing the math must not pull in fiftyone
     code = (
-        "import sys, optimal_confidence.sweep; "
+        "import sys, optimal_confidence.curves.sweep; "
         "sys.exit('fiftyone' in sys.modules)"
     )
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

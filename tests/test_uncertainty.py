@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
-from optimal_confidence.objectives import Objective, choose
-from optimal_confidence.sweep import MatchRecords, count_at, exact_thresholds
-from optimal_confidence.uncertainty import BootstrapSummary, bootstrap, weighted_counts
+from optimal_confidence.curves.objectives import choose
+from optimal_confidence.spec.objective import Objective
+from optimal_confidence.curves.sweep import MatchRecords, count_at, exact_thresholds
+from optimal_confidence.curves.uncertainty import BootstrapSummary, bootstrap, weighted_counts
 
 
 def synthetic_records(num_samples, seed=0):

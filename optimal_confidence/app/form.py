@@ -1,7 +1,7 @@
 """The operator's form, built from the option spec, and the one mapping from
-its params to a :class:`~optimal_confidence.request.RunRequest`.
+its params to a :class:`~optimal_confidence.spec.request.RunRequest`.
 
-Every option of :data:`~optimal_confidence.options.OPTIONS` that applies
+Every option of :data:`~optimal_confidence.spec.options.OPTIONS` that applies
 to the chosen fields' task (and, by :attr:`Option.when`, to the other
 values) is an input with the spec's type, default, range and help; a value
 the spec's checks refuse marks its input invalid with the same message the
@@ -18,10 +18,10 @@ import fiftyone as fo
 import fiftyone.operators.types as types
 from fiftyone import ViewField as F
 
-from ..fields import default_fields, has_confidences, is_frames, label_fields, scored_fields_hint, task_of
-from ..options import GROUPS, OFF, ON, OPTIONS, Option, OptionError, option, problems
-from ..request import RunRequest
-from ..runs import check_run_key, suggest_run_key
+from ..records.fields import default_fields, has_confidences, is_frames, label_fields, scored_fields_hint, task_of
+from ..spec.options import GROUPS, OFF, ON, OPTIONS, Option, OptionError, option, problems
+from ..spec.request import RunRequest
+from ..store.runs import check_run_key, suggest_run_key
 
 __all__ = [
     "build_form",
@@ -100,7 +100,7 @@ def form_values(params: Mapping[str, Any], task: str | None) -> dict[str, Any]:
 
 def with_default_fields(params: Mapping[str, Any], target: Any) -> dict[str, Any]:
     """``params`` with the fields not given chosen by
-    :func:`~optimal_confidence.fields.default_fields` (the form's rule)."""
+    :func:`~optimal_confidence.records.fields.default_fields` (the form's rule)."""
     params = dict(params)
     if not params.get("pred_field") or not params.get("gt_field"):
         chosen = default_fields(
@@ -283,7 +283,7 @@ def _field_inputs(
 ) -> tuple[str, str, Any, list[str]]:
     """The ground truth and predictions dropdowns (predictions: fields of
     the ground truth's type and level), their defaults by the one rule of
-    :func:`~optimal_confidence.fields.default_fields`; returns the two
+    :func:`~optimal_confidence.records.fields.default_fields`; returns the two
     fields, the predictions' input and the fields with confidences."""
     first = default_fields(target)
     gt_default = first.gt_field or next(iter(fields))

@@ -13,12 +13,12 @@ import fiftyone.core.utils as fou
 import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
-from ..jobs import execute
-from ..pipeline import Outcome
-from ..reports import output_markdown
-from ..reports_compare import comparison_markdown
-from ..result import OptimalConfidenceResult
-from ..runs import load_optimal_confidence
+from ..run.jobs import execute
+from ..run.pipeline import Outcome
+from ..outputs.reports import output_markdown
+from ..outputs.reports_compare import comparison_markdown
+from ..result.result import OptimalConfidenceResult
+from ..result.stored import load_optimal_confidence
 from .form import build_form, check_applies, request_from_params, task_of_params, with_default_fields
 
 __all__ = ["OptimalConfidence", "operator_output"]
@@ -149,7 +149,7 @@ class OptimalConfidence(foo.Operator):
             delegation_target (None): an orchestrator for the delegated
                 operation
             **options: any option of
-                :data:`optimal_confidence.options.OPTIONS` (``iou``,
+                :data:`optimal_confidence.spec.options.OPTIONS` (``iou``,
                 ``objective``, ``target``, ``per_class``, ``n_bootstrap``,
                 ``review_precision``, ``run_key``, ...), as
                 ``compute_optimal_confidence`` takes them. The run is

@@ -1,7 +1,7 @@
 """The Confidence curves panel: a stored result's curves, a click shows the
 predictions kept at that threshold; per-class thresholds, the review band
 and intervals. Handlers translate events into library calls; the layout is
-in :mod:`.panel_layout`, the texts in :mod:`optimal_confidence.reports`."""
+in :mod:`.panel_layout`, the texts in :mod:`optimal_confidence.outputs.reports`."""
 
 from __future__ import annotations
 
@@ -10,15 +10,15 @@ from typing import Any
 import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
-from .. import reports
+from ..outputs import reports
 from ..plots import OPERATING_POINT_ID, operating_point
-from ..runs import (
+from ..store.runs import (
     list_optimal_confidence_runs,
     repair_optimal_confidence_runs,
     save_run,
     suggest_run_key,
 )
-from ..views import review_view
+from ..records.views import review_view
 from . import panel_actions as actions
 from . import panel_deploy as deploy
 from . import panel_layout as layout

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import reports
-from ..compare import ModelComparison
-from ..objectives import Objective
+from ..outputs import reports
+from ..run.compare import ModelComparison
+from ..spec.objective import Objective
 from ..plots import comparison_figures, operating_point, plotly_figures, reliability_figure
-from ..reports_certainty import calibrated_calibration, calibration_of
-from ..reports_compare import comparison_markdown
-from ..result import OptimalConfidenceResult
-from ..runs import broken_optimal_confidence_runs, compared_runs, list_optimal_confidence_runs
+from ..outputs.reports_certainty import calibrated_calibration, calibration_of
+from ..outputs.reports_compare import comparison_markdown
+from ..result.result import OptimalConfidenceResult
+from ..store.runs import broken_optimal_confidence_runs, compared_runs, list_optimal_confidence_runs
 from . import panel_layout as layout
 from .panel_state import (
     ALL,

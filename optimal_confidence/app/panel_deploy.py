@@ -9,9 +9,9 @@ from typing import Any
 
 import fiftyone as fo
 
-from .. import reports
-from ..result import OptimalConfidenceResult
-from ..runs import free_name, suggest_eval_key
+from ..outputs import reports
+from ..result.result import OptimalConfidenceResult
+from ..store.runs import free_name, suggest_eval_key
 from .panel_actions import message, selected_threshold
 
 __all__ = ["evaluate", "export", "export_dir"]

@@ -1,6 +1,6 @@
 """The curves panel's layout: module-level functions that add the panel's
 parts to its ``types.Object`` from the panel's state. The texts come from
-:mod:`optimal_confidence.reports`."""
+:mod:`optimal_confidence.outputs.reports`."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any, Mapping
 
 import fiftyone.operators.types as types
 
-from .. import reports
-from ..options import OBJECTIVES
+from ..outputs import reports
+from ..spec.options import OBJECTIVES
 from .panel_state import ALL, BAND_DEFAULTS
 
 #: the plots' height in pixels (the App collapses a plot without one; a bare

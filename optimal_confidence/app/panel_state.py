@@ -12,13 +12,13 @@ import numpy as np
 import fiftyone.core.stages as fost
 import fiftyone.core.utils as fou
 
-from ..objectives import Objective
-from ..options import OptionError, check_number
-from ..request import RunRequest
-from ..result import OptimalConfidenceResult
-from ..review import ReviewBand
-from ..runs import load_optimal_confidence
-from ..sweep import count_at, point_metrics
+from ..spec.objective import Objective
+from ..spec.options import OptionError, check_number
+from ..spec.request import RunRequest
+from ..result.result import OptimalConfidenceResult
+from ..curves.review import ReviewBand
+from ..result.stored import load_optimal_confidence
+from ..curves.sweep import count_at, point_metrics
 
 #: the class selector's value for all classes pooled
 ALL = "__all__"

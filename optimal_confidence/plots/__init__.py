@@ -13,14 +13,14 @@ Both draw the same two plots, from the same :func:`~.data.marks`:
     coverage), with the same point marked.
 
 Optionally, shaded on the threshold plot: a human-review band
-``[t_low, t_high)`` (:class:`~optimal_confidence.review.ReviewBand`) and
+``[t_low, t_high)`` (:class:`~optimal_confidence.curves.review.ReviewBand`) and
 the bootstrap interval of the chosen threshold (when the result has one).
 A result's reliability diagram (calibration) has its own pair:
 :func:`plot_calibration` and :func:`reliability_figure`. Nothing here
 reads the database.
 """
 
-from ..reports import format_score
+from ..outputs.reports import format_score
 from .data import (
     COLORS,
     OPERATING_POINT_ID,

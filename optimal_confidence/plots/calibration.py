@@ -1,4 +1,4 @@
-"""Reliability diagrams of a :class:`~optimal_confidence.calibration.Calibration`:
+"""Reliability diagrams of a :class:`~optimal_confidence.certainty.calibration.Calibration`:
 a plotly figure as a plain dict for the App's panel
 (:func:`reliability_figure`), and a matplotlib figure for notebooks and
 reports (:func:`plot_calibration`).
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..calibration import Calibration
+from ..certainty.calibration import Calibration
 from .data import COLORS, num
 from .traces import _LEGEND, _MARGIN
 
@@ -73,7 +73,7 @@ class _Bins:
 def _check(cal: Any, name: str) -> Calibration:
     if not isinstance(cal, Calibration):
         raise TypeError(
-            f"{name} must be a Calibration (from optimal_confidence.calibration."
+            f"{name} must be a Calibration (from optimal_confidence.certainty.calibration."
             f"calibration()); got {type(cal).__name__}"
         )
     return cal
@@ -184,11 +184,11 @@ def reliability_figure(
 
     Example::
 
-        cal = optimal_confidence.calibration.calibration(result.records)
+        cal = optimal_confidence.certainty.calibration.calibration(result.records)
         fig = reliability_figure(cal)
 
     Args:
-        calibration: a :class:`~optimal_confidence.calibration.Calibration`
+        calibration: a :class:`~optimal_confidence.certainty.calibration.Calibration`
         after (None): another ``Calibration``, e.g. of the calibrated
             confidences, drawn in a second colour
         width (None): the figure's width, in pixels; None leaves it to the
@@ -285,7 +285,7 @@ def plot_calibration(
         fig.savefig("reliability.png", dpi=120)
 
     Args:
-        calibration: a :class:`~optimal_confidence.calibration.Calibration`
+        calibration: a :class:`~optimal_confidence.certainty.calibration.Calibration`
         after (None): another ``Calibration``, e.g. of the calibrated
             confidences, drawn in a second colour
         ax (None): a ``matplotlib.axes.Axes`` to draw into (its twin axes,

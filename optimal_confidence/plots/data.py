@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
-from ..objectives import Objective, fbeta, objective_curve
-from ..sweep import Counts, best_index, point_metrics, precision_recall_f1, safe_divide
+from ..curves.objectives import fbeta, objective_curve
+from ..spec.objective import Objective
+from ..curves.sweep import Counts, best_index, point_metrics, precision_recall_f1, safe_divide
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..result import OptimalConfidenceResult
-    from ..review import ReviewBand
+    from ..result.result import OptimalConfidenceResult
+    from ..curves.review import ReviewBand
 
 __all__ = [
     "COLORS",
@@ -159,7 +160,7 @@ class CurveData:
     @property
     def score_text(self) -> str:
         """``"<score_label> = <score>"``, readable."""
-        from ..reports import format_score
+        from ..outputs.reports import format_score
 
         return f"{self.score_label} = {format_score(self.score, self.minimize)}"
 
@@ -508,7 +509,7 @@ def marks(
 def _point_estimate(result: "OptimalConfidenceResult", c: CurveData) -> dict[str, Any] | None:
     """The point the objective chooses without its guarantee, on the
     pooled curves, or None."""
-    from ..reports_certainty import point_estimate
+    from ..outputs.reports_certainty import point_estimate
 
     t = point_estimate(result)
     if t is None:

@@ -16,8 +16,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from ..result import OptimalConfidenceResult
-    from ..review import ReviewBand
+    from ..result.result import OptimalConfidenceResult
+    from ..curves.review import ReviewBand
 
 __all__ = ["MODEL_COLORS", "plot_comparison", "plot_curves"]
 
@@ -177,7 +177,7 @@ def plot_curves(
         classes (None): ``None`` for all classes pooled, a class name, or a
             list of class names to pool (see
             :func:`~optimal_confidence.plots.data.curve_data`)
-        band (None): a :class:`~optimal_confidence.review.ReviewBand` to
+        band (None): a :class:`~optimal_confidence.curves.review.ReviewBand` to
             shade on the threshold plot (label ``"review band"``)
         show_ci (True): whether to shade the bootstrap interval of the
             threshold (all classes only), when the result has one
@@ -211,7 +211,7 @@ def plot_comparison(comparison: Any, *, figsize: tuple[float, float] = (11.0, 4.
     model, each model's chosen point starred.
 
     Args:
-        comparison: a :class:`~optimal_confidence.compare.ModelComparison`
+        comparison: a :class:`~optimal_confidence.result.comparison.ModelComparison`
         figsize ((11.0, 4.2)): the figure's size, in inches
 
     Returns:

@@ -15,8 +15,8 @@ import numpy as np
 from .data import COLORS, OPERATING_POINT_ID, Marks, marks, num, threshold_id
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..result import OptimalConfidenceResult
-    from ..review import ReviewBand
+    from ..result.result import OptimalConfidenceResult
+    from ..curves.review import ReviewBand
 
 __all__ = ["comparison_figures", "plotly_figures"]
 
@@ -416,7 +416,7 @@ def plotly_figures(
         classes (None): see :func:`~optimal_confidence.plots.data.curve_data`
         selected (None): a threshold to mark with a vertical line, for
             example the last one clicked
-        band (None): a :class:`~optimal_confidence.review.ReviewBand` to
+        band (None): a :class:`~optimal_confidence.curves.review.ReviewBand` to
             shade
         show_ci (True): whether to shade the bootstrap interval of the
             threshold, when the result has one

@@ -4,7 +4,7 @@ For several simulated pools (detectors and escalating classifiers of
 different quality; see ``tests/test_guarantee.py`` for the simulators), the
 benchmark draws many calibration sets of ``n_cal`` images from a pool far
 larger than them, certifies a threshold on each with
-:func:`optimal_confidence.guarantee.certify`, and measures the true risk at
+:func:`optimal_confidence.certainty.guarantee.certify`, and measures the true risk at
 that threshold on the rest of the pool. For each pool, target and ``n_cal``
 it prints:
 

@@ -25,12 +25,12 @@ sys.path.insert(0, os.path.dirname(HERE))  # tests/: the simulators
 sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))  # the library
 
 
-from optimal_confidence import certified  # noqa: E402
-from optimal_confidence.curves import SweepConfig  # noqa: E402
-from optimal_confidence.objectives import Objective  # noqa: E402
+from optimal_confidence.certainty import certified  # noqa: E402
+from optimal_confidence.curves.sweep_curves import SweepConfig  # noqa: E402
+from optimal_confidence.spec.objective import Objective  # noqa: E402
 from optimal_confidence.plots.data import marks  # noqa: E402
-from optimal_confidence.result import OptimalConfidenceResult  # noqa: E402
-from optimal_confidence.sweep import count_at, exact_thresholds  # noqa: E402
+from optimal_confidence.result.result import OptimalConfidenceResult  # noqa: E402
+from optimal_confidence.curves.sweep import count_at, exact_thresholds  # noqa: E402
 from test_guarantee import detection_pool  # noqa: E402
 
 calls = 0

@@ -1,0 +1,198 @@
+"""Which threshold to choose: objectives over exact count curves.
+
+Pure numpy, like :mod:`optimal_confidence.curves.sweep`: an :class:`Objective` turns
+the counts at every threshold into a score and :func:`choose` picks the
+threshold. Every rule below is a scan of the exact curve, so a test can
+check it with a brute-force loop.
+
+Objectives (``name``):
+
+-   ``"f1"``: the highest F1;
+-   ``"fbeta"``: the highest F-beta, ``(1 + b^2) TP / ((1 + b^2) TP +
+    b^2 FN + FP)``; ``beta > 1`` favours recall, ``beta < 1`` precision;
+-   ``"precision"``: among thresholds whose precision is at least
+    ``target``, the one with the highest recall;
+-   ``"recall"``: among thresholds whose recall is at least ``target``, the
+    one with the highest precision;
+-   ``"cost"``: the lowest ``fp_cost * FP + fn_cost * FN``;
+-   ``"accuracy"``: the lowest threshold whose kept predictions reach a
+    precision of ``target`` (for a classifier that escalates uncertain
+    answers: the most answers given automatically at that accuracy).
+
+``average="micro"`` pools the counts of all classes; ``"macro"`` averages
+the per-class metric at each threshold (over the classes with ground truth
+or predictions). Costs are totals either way.
+
+Ties: among thresholds with the same score, the one that is better on the
+other side of the trade-off wins (for a precision target, equal recall
+goes to the higher precision; for a recall target, equal precision to the
+higher recall); remaining ties go to the lowest threshold, which keeps the
+most predictions.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Sequence
+
+import numpy as np
+
+from ..spec.objective import Objective
+from .sweep import Counts, safe_divide, precision_recall_f1
+
+__all__ = [
+    "Choice",
+    "UnattainableTargetError",
+    "choose",
+    "fbeta",
+    "metric_curves",
+    "objective_curve",
+]
+
+# Float noise in averaged ratios must not turn a reached target into a miss
+_EPS = 1e-12
+
+
+class UnattainableTargetError(ValueError):
+    """No threshold reaches the target of a ``"precision"`` or ``"recall"``
+    objective. The message gives the best attainable value and where.
+
+    Attributes:
+        best_value: the highest precision (or recall) on the curve
+        best_threshold: the threshold where it is reached
+    """
+
+    def __init__(self, message: str, best_value: float, best_threshold: float):
+        super().__init__(message)
+        self.best_value = best_value
+        self.best_threshold = best_threshold
+
+
+class Choice(NamedTuple):
+    """A chosen threshold: its index in the thresholds and the objective's
+    value there."""
+
+    index: int
+    score: float
+
+
+def fbeta(counts: Counts, beta: float) -> np.ndarray:
+    """F-beta at each threshold; 0 where ``TP + FP + FN`` is 0."""
+    b2 = float(beta) ** 2
+    tp = counts.tp.astype(np.float64)
+    return safe_divide(
+        (1 + b2) * tp,
+        (1 + b2) * tp + b2 * counts.fn.astype(np.float64) + counts.fp,
+    )
+
+
+def metric_curves(
+    counts: Counts, class_counts: Sequence[Counts] | None, objective: Objective
+) -> dict[str, np.ndarray]:
+    """Precision, recall and F-beta curves, micro or macro averaged."""
+
+    def one(c: Counts) -> dict[str, np.ndarray]:
+        p, r, _ = precision_recall_f1(c)
+        return {"precision": p, "recall": r, "fbeta": fbeta(c, objective.beta)}
+
+    if objective.average == "micro":
+        return one(counts)
+    if not class_counts:
+        raise ValueError("average='macro' needs per-class counts")
+    per = [one(c) for c in class_counts]
+    return {k: np.mean([m[k] for m in per], axis=0) for k in per[0]}
+
+
+def objective_curve(
+    objective: Objective,
+    counts: Counts,
+    class_counts: Sequence[Counts] | None = None,
+) -> np.ndarray:
+    """The objective's score at each threshold.
+
+    For ``"precision"`` (``"recall"``) this is the recall (precision) where
+    the target is reached and ``NaN`` elsewhere; for ``"accuracy"`` the
+    precision where it reaches the target, ``NaN`` elsewhere.
+
+    Args:
+        objective: an :class:`Objective`
+        counts: the pooled :class:`~optimal_confidence.curves.sweep.Counts`
+        class_counts (None): the per-class counts at the same thresholds,
+            for ``average="macro"``
+
+    Returns:
+        a ``float64`` array aligned with ``counts``
+    """
+    if objective.name == "cost":
+        return objective.fp_cost * counts.fp.astype(np.float64) + (
+            objective.fn_cost * counts.fn.astype(np.float64)
+        )
+    m = metric_curves(counts, class_counts, objective)
+    score = m[objective.metric]
+    if objective.constrained is None:
+        return score
+    reached = m[objective.constrained] >= objective.target - _EPS
+    return np.where(reached, score, np.nan)
+
+
+def choose(
+    objective: Objective,
+    counts: Counts,
+    class_counts: Sequence[Counts] | None = None,
+    thresholds: np.ndarray | None = None,
+) -> Choice:
+    """Chooses the threshold that is best by ``objective``.
+
+    Args:
+        objective: an :class:`Objective`
+        counts: the pooled counts at thresholds in ascending order
+        class_counts (None): per-class counts, for ``average="macro"``
+        thresholds (None): the thresholds, only used in error messages
+
+    Returns:
+        a :class:`Choice`
+
+    Raises:
+        UnattainableTargetError: if no threshold reaches the target
+        ValueError: if there are no thresholds
+    """
+    n = len(counts.tp)
+    if n == 0:
+        raise ValueError("There are no thresholds to choose from")
+    score = objective_curve(objective, counts, class_counts)
+
+    if objective.constrained is not None:
+        m = metric_curves(counts, class_counts, objective)
+        given = m[objective.constrained]
+        feasible = ~np.isnan(score)
+        if not feasible.any():
+            i = int(np.argmax(given))
+            where = (
+                f"threshold {thresholds[i]:g}" if thresholds is not None else f"index {i}"
+            )
+            metric = objective.name
+            raise UnattainableTargetError(
+                f"No threshold reaches {metric} >= {objective.target:g}: "
+                f"the highest {metric} is {given[i]:.4f}, at {where}. "
+                f"Lower the target or widen the threshold bounds",
+                best_value=float(given[i]),
+                best_threshold=float(thresholds[i]) if thresholds is not None else float("nan"),
+            )
+        if objective.name == "accuracy":
+            # the lowest threshold that reaches the target
+            i = int(np.flatnonzero(feasible)[0])
+            return Choice(i, float(score[i]))
+        # best score, then best on the constrained metric, then lowest index
+        keys = np.where(feasible, score, -np.inf)
+        best = keys.max()
+        cand = np.flatnonzero(keys >= best - _EPS)
+        tie = given[cand]
+        i = int(cand[np.flatnonzero(tie >= tie.max() - _EPS)[0]])
+        return Choice(i, float(score[i]))
+
+    if objective.minimize:
+        best = score.min()
+        i = int(np.flatnonzero(score <= best)[0])
+    else:
+        best = score.max()
+        i = int(np.flatnonzero(score >= best - _EPS)[0])
+    return Choice(i, float(score[i]))

@@ -1,0 +1,283 @@
+"""How certain is the chosen threshold: a bootstrap over images.
+
+Pure numpy. The images (samples) of a sweep are resampled with
+replacement; each resample's counts come from the stored
+:class:`~optimal_confidence.curves.sweep.MatchRecords` weighted by how often each
+image was drawn, so no matching runs again. Matches never cross images, so
+a resample's counts are exactly the counts a sweep of the resampled
+images would give.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Mapping
+
+import numpy as np
+
+from .objectives import (
+    Objective,
+    UnattainableTargetError,
+    metric_curves,
+    choose,
+    objective_curve,
+)
+from .sweep import Counts, MatchRecords
+
+__all__ = ["BootstrapSummary", "bootstrap", "weighted_counts"]
+
+
+@dataclass(frozen=True)
+class BootstrapSummary:
+    """Bootstrap intervals for a chosen threshold.
+
+    Attributes:
+        n_bootstrap: the number of resamples
+        seed: the random seed
+        level: the confidence level of the intervals, e.g. 0.95
+        threshold_ci: ``(low, high)``: the interval of the threshold each
+            resample chooses
+        score_ci: ``(low, high)``: the interval of the objective at the
+            chosen threshold (of the full data) over the resamples; for a
+            precision (recall) target, of the recall (precision) there
+        constraint_ci: for a precision (recall) target, the interval of the
+            precision (recall) at the chosen threshold; else ``NaN``s
+        unattainable: the share of resamples in which no threshold reached
+            the target (left out of ``threshold_ci``)
+        thresholds: the threshold each resample chose (``NaN`` where the
+            target was unattainable)
+        scores: the objective at the full-data threshold in each resample
+    """
+
+    n_bootstrap: int
+    seed: int | None
+    level: float
+    threshold_ci: tuple[float, float]
+    score_ci: tuple[float, float]
+    constraint_ci: tuple[float, float]
+    unattainable: float
+    thresholds: np.ndarray
+    scores: np.ndarray
+
+    def to_dict(self) -> dict[str, Any]:
+        def floats(v):
+            return [None if np.isnan(x) else float(x) for x in v]
+
+        d = asdict(self)
+        for k in ("threshold_ci", "score_ci", "constraint_ci", "thresholds", "scores"):
+            d[k] = floats(getattr(self, k))
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "BootstrapSummary":
+        def arr(v):
+            return np.array([np.nan if x is None else x for x in v], dtype=np.float64)
+
+        def pair(v):
+            return tuple(float(x) for x in arr(v))
+
+        return cls(
+            n_bootstrap=int(d["n_bootstrap"]),
+            seed=d.get("seed"),
+            level=float(d["level"]),
+            threshold_ci=pair(d["threshold_ci"]),
+            score_ci=pair(d["score_ci"]),
+            constraint_ci=pair(d["constraint_ci"]),
+            unattainable=float(d["unattainable"]),
+            thresholds=arr(d["thresholds"]),
+            scores=arr(d["scores"]),
+        )
+
+
+def _cumulative(conf: np.ndarray, weights: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """For each row of ``weights`` (shape ``(B, n)``), the sum of the weights
+    of the values ``>= t`` at each threshold: shape ``(B, T)``."""
+    scored = ~np.isnan(conf)
+    conf, weights = conf[scored], weights[:, scored]
+    order = np.argsort(conf, kind="stable")
+    conf = conf[order]
+    # suffix sums: total weight of values from position k on
+    w = weights[:, order]
+    suffix = np.concatenate(
+        [np.cumsum(w[:, ::-1], axis=1)[:, ::-1], np.zeros((w.shape[0], 1))], axis=1
+    )
+    start = np.searchsorted(conf, thresholds, side="left")
+    return suffix[:, start]
+
+
+def weighted_counts(
+    records: MatchRecords, thresholds: np.ndarray, sample_weights: np.ndarray
+) -> list[Counts]:
+    """Counts at ``thresholds`` with each sample counted ``sample_weights``
+    times, for a batch of weight vectors.
+
+    Args:
+        records: the :class:`~optimal_confidence.curves.sweep.MatchRecords`
+        thresholds: ascending thresholds
+        sample_weights: array of shape ``(B, num_samples)``
+
+    Returns:
+        a list of ``B`` :class:`~optimal_confidence.curves.sweep.Counts` (float
+        arrays holding whole numbers)
+    """
+    w = np.asarray(sample_weights, dtype=np.float64)
+    wp = w[:, records.pred_sample]
+    wg = w[:, records.gt_sample]
+    tp_conf = np.where(records.pred_tp, records.pred_conf, np.nan)
+    tp = _cumulative(tp_conf, wp, thresholds)
+    kept = _cumulative(records.pred_conf, wp, thresholds)
+    found = _cumulative(records.gt_conf, wg, thresholds)
+    total_gt = wg.sum(axis=1, keepdims=True)
+    fn = total_gt - found
+    return [Counts(tp[b], kept[b] - tp[b], fn[b]) for b in range(w.shape[0])]
+
+
+def bootstrap(
+    records: MatchRecords,
+    thresholds: np.ndarray,
+    objective: Objective,
+    chosen_threshold: float,
+    *,
+    n_bootstrap: int = 1000,
+    level: float = 0.95,
+    seed: int | None = None,
+    batch_size: int | None = None,
+) -> BootstrapSummary:
+    """Bootstrap intervals for the threshold ``objective`` chooses and for
+    the objective at ``chosen_threshold``.
+
+    Args:
+        records: the :class:`~optimal_confidence.curves.sweep.MatchRecords`
+        thresholds: the swept thresholds, ascending
+        objective: the :class:`~optimal_confidence.spec.objective.Objective`
+        chosen_threshold: the threshold chosen on the full data
+        n_bootstrap (1000): the number of resamples
+        level (0.95): the confidence level of the percentile intervals
+        seed (None): a seed, for reproducible intervals
+        batch_size (None): resamples computed at once; memory grows with
+            ``batch_size * (num_preds + num_thresholds)``, and the default
+            keeps each array of a batch near 160 MB (at most 100 resamples)
+
+    Returns:
+        a :class:`BootstrapSummary`
+    """
+    if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, (int, np.integer)) or n_bootstrap < 1:
+        raise ValueError(f"n_bootstrap must be an integer >= 1; got {n_bootstrap!r}")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), e.g. 0.95; got {level!r}")
+    if records.num_samples < 1:
+        raise ValueError("There are no samples to resample")
+
+    rng = np.random.default_rng(seed)
+    n = records.num_samples
+    thresholds = np.asarray(thresholds, dtype=np.float64)
+    at = np.array([chosen_threshold], dtype=np.float64)
+    macro = objective.average == "macro"
+    class_records = (
+        [records.restrict_to_class(c) for c in records.present_classes()]
+        if macro
+        else []
+    )
+
+    if batch_size is None:
+        rows = records.num_preds + records.num_gts + len(thresholds)
+        batch_size = int(max(1, min(100, 2e7 // max(rows, 1))))
+    chosen = np.full(n_bootstrap, np.nan)
+    scores = np.full(n_bootstrap, np.nan)
+    constraint = np.full(n_bootstrap, np.nan)
+    done = 0
+    while done < n_bootstrap:
+        b = min(batch_size, n_bootstrap - done)
+        # how many times each image is drawn
+        weights = rng.multinomial(n, np.full(n, 1.0 / n), size=b).astype(np.float64)
+        batch = slice(done, done + b)
+        chosen[batch], scores[batch], constraint[batch] = _resample_batch(
+            records, class_records, thresholds, at, objective, weights
+        )
+        done += b
+
+    ok = ~np.isnan(chosen)
+    return BootstrapSummary(
+        n_bootstrap=int(n_bootstrap),
+        seed=seed,
+        level=float(level),
+        threshold_ci=_interval(chosen, level),
+        score_ci=_interval(scores, level),
+        constraint_ci=_interval(constraint, level),
+        unattainable=float(1 - ok.mean()),
+        thresholds=chosen,
+        scores=scores,
+    )
+
+
+def _resample_batch(
+    records: MatchRecords,
+    class_records: list[MatchRecords],
+    thresholds: np.ndarray,
+    at: np.ndarray,
+    objective: Objective,
+    weights: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The threshold each resample of a batch chooses, and the objective
+    (and constraint) at the full-data threshold in each.
+
+    Args:
+        records: the :class:`~optimal_confidence.curves.sweep.MatchRecords`
+        class_records: the records of each present class, for a macro
+            ``objective``; else empty
+        thresholds: the swept thresholds, ascending
+        at: the full-data threshold, an array of shape ``(1,)``
+        objective: the :class:`~optimal_confidence.spec.objective.Objective`
+        weights: how many times each image is drawn, an array of shape
+            ``(B, num_samples)``
+
+    Returns:
+        ``(chosen, scores, constraint)``, arrays of shape ``(B,)``;
+        ``chosen`` is ``NaN`` where the target was unattainable, and
+        ``constraint`` where there is no target
+    """
+    b = weights.shape[0]
+    macro = objective.average == "macro"
+    chosen = np.full(b, np.nan)
+    scores = np.full(b, np.nan)
+    constraint = np.full(b, np.nan)
+
+    pooled = weighted_counts(records, thresholds, weights)
+    pooled_at = weighted_counts(records, at, weights)
+    per_class = [weighted_counts(r, thresholds, weights) for r in class_records]
+    per_class_at = [weighted_counts(r, at, weights) for r in class_records]
+    for k in range(b):
+        cc = [pc[k] for pc in per_class] if macro else None
+        cc_at = [pc[k] for pc in per_class_at] if macro else None
+        try:
+            chosen[k] = thresholds[choose(objective, pooled[k], cc).index]
+        except UnattainableTargetError:
+            pass
+        scores[k], constraint[k] = _value_at(objective, pooled_at[k], cc_at)
+    return chosen, scores, constraint
+
+
+def _interval(values: np.ndarray, level: float) -> tuple[float, float]:
+    """The percentile interval of the non-``NaN`` values."""
+    v = values[~np.isnan(values)]
+    if v.size == 0:
+        return (float("nan"), float("nan"))
+    alpha = (1 - level) / 2
+    low, high = np.quantile(v, [alpha, 1 - alpha])
+    return (float(low), float(high))
+
+
+def _value_at(
+    objective: Objective, counts: Counts, class_counts: list[Counts] | None
+) -> tuple[float, float]:
+    """The objective at one threshold, and for a precision (recall) target
+    the precision (recall) there; ``NaN`` when there is no target.
+
+    For a target objective the score is the metric it maximizes whether or
+    not the target is reached, so that its interval is not cut off where a
+    resample misses the target.
+    """
+    if objective.constrained is None:
+        return float(objective_curve(objective, counts, class_counts)[0]), float("nan")
+    m = metric_curves(counts, class_counts, objective)
+    return float(m[objective.metric][0]), float(m[objective.constrained][0])

@@ -1,0 +1,148 @@
+"""What a result does beyond its curves and its choice: FiftyOne views and
+evaluations of it, its warnings, the operating point for deployment,
+calibration, and its reports. A mixin of
+:class:`~optimal_confidence.result.OptimalConfidenceResult`, whose
+attributes the methods read; the work is in the modules each method names.
+Nothing here imports FiftyOne at import time.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from ..outputs import reports
+
+if TYPE_CHECKING:  # pragma: no cover
+    import fiftyone.core.collections as foc
+
+    from ..certainty.calibration import Calibration, Calibrator
+    from ..certainty.heldout import HeldOutCheck
+
+__all__ = ["ResultActions"]
+
+
+class ResultActions:
+    """The methods of a result that act on it (see the module)."""
+
+    # -- FiftyOne ---------------------------------------------------------------
+
+    def view(
+        self, samples: "foc.SampleCollection", threshold: float | None = None
+    ) -> "foc.SampleCollection":
+        """The view of ``samples`` with the predictions kept at a threshold
+        (default: the ones the result deploys); see
+        :func:`optimal_confidence.records.views.kept_view`."""
+        from ..records.views import kept_view
+
+        return kept_view(self, samples, threshold)
+
+    def check_on(self, samples: "foc.SampleCollection") -> "HeldOutCheck":
+        """Checks the chosen threshold on other images (for example a
+        held-out split, ``dataset.match_tags("val")``): sweeps ``samples``
+        with the same fields, matching and objective and reports the
+        objective at :attr:`best_threshold` there next to its value here;
+        see :func:`optimal_confidence.result.checks.check_on`."""
+        from .checks import check_on
+
+        return check_on(self, samples)
+
+    def evaluate(
+        self, samples: "foc.SampleCollection", eval_key: str, *,
+        threshold: float | None = None, overwrite: bool = False,
+    ) -> Any:
+        """Runs FiftyOne's ``evaluate_detections`` at the operating point
+        (or at ``threshold``) and stores it as an ordinary evaluation under
+        ``eval_key``; see :func:`optimal_confidence.store.evaluation.evaluate_at`."""
+        from ..store.evaluation import evaluate_at
+
+        return evaluate_at(self, samples, eval_key, threshold=threshold, overwrite=overwrite)
+
+    # -- deployment -------------------------------------------------------------
+
+    @cached_property
+    def warnings(self) -> list[str]:
+        """What to beware of, in sentences (a threshold at the confidence
+        floor the predictions were saved with, ...); see
+        :func:`optimal_confidence.outputs.reports.warnings_of`."""
+        return reports.warnings_of(self)
+
+    def deployment_config(self) -> dict[str, Any]:
+        """The operating point as a plain dict; see
+        :func:`optimal_confidence.outputs.deployment.deployment_config`."""
+        from ..outputs.deployment import deployment_config
+
+        return deployment_config(self)
+
+    def export(self, path: str, format: str | None = None) -> str:
+        """Writes :meth:`deployment_config` as JSON, YAML or for Ultralytics
+        (``format="ultralytics"``); see
+        :func:`optimal_confidence.outputs.deployment.export`."""
+        from ..outputs.deployment import export
+
+        return export(self, path, format)
+
+    # -- calibration ------------------------------------------------------------
+
+    def calibration(self, num_bins: int = 10) -> "Calibration":
+        """How far the confidences are from the chance of being right: a
+        reliability diagram and its expected calibration error, by the
+        sweep's own matching (a prediction is right when it is a true
+        positive); see :func:`optimal_confidence.certainty.calibration.calibration`.
+
+        Example::
+
+            cal = result.calibration()
+            cal.ece, cal.per_class     # 0.045, {"car": 0.05, ...}
+            print(cal.summary())
+
+        Raises:
+            ValueError: for confidences outside [0, 1], or no confidences
+        """
+        from ..certainty.calibration import calibration
+
+        return calibration(self.records, num_bins=num_bins)
+
+    def fit_calibrator(
+        self, method: str = "isotonic", *, per_class: bool = True, min_per_class: int = 50
+    ) -> "Calibrator":
+        """A monotone map from confidence to the chance of being right,
+        fitted on this result's predictions (isotonic regression, or
+        ``method="sigmoid"`` for Platt scaling); apply it to new confidences
+        with ``calibrator.predict`` or write them to a new field with
+        ``calibrator.apply(samples, pred_field, out_field)``. Fit on one
+        split and measure on another; see
+        :func:`optimal_confidence.certainty.calibration.fit_calibrator`."""
+        from ..certainty.calibration import fit_calibrator
+
+        positive = self.config.positive_label if self.config.task == "binary" else None
+        return fit_calibrator(
+            self.records, method=method, per_class=per_class, min_per_class=min_per_class,
+            positive_label=positive,
+        )
+
+    # -- reports ---------------------------------------------------------------
+
+    def metrics(self) -> dict[str, Any]:
+        """The best point as a dict of plain numbers (what the operator
+        returns and ``--json`` prints); see :func:`optimal_confidence.outputs.reports.metrics`."""
+        return reports.metrics(self)
+
+    def report(self, num_rows: int = 5) -> str:
+        """A readable summary: the best point and a table around it (with
+        per-class thresholds and intervals when the result has them).
+
+        Args:
+            num_rows (5): how many thresholds to show on each side of the
+                best one
+        """
+        return reports.report(self, num_rows)
+
+    def interval_summary(self) -> str | None:
+        """The bootstrap intervals in one sentence, or None without them."""
+        return reports.interval_summary(self)
+
+    def class_report(self) -> str:
+        """The per-class thresholds as a table, and the totals where each
+        class is kept at its own threshold."""
+        return reports.class_report(self)

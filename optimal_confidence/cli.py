@@ -120,7 +120,7 @@ def _add_cli_options(p: argparse.ArgumentParser) -> None:
     out.add_argument(
         "--plot", metavar="PNG",
         help="also write the curves (P/R/F1 against the threshold, and the "
-        "PR curve) to this PNG file",
+        "PR curve) to this PNG file (an existing file only with --overwrite)",
     )
     out.add_argument("--rows", type=int, default=5, help="table rows around the best (default: 5)")
     out.add_argument(
@@ -298,10 +298,16 @@ def compute(args: argparse.Namespace, options: dict[str, Any]) -> _Found:
             checks.append(outcome.result.check_on(held_out))
         if args.calibration:  # confidences outside [0, 1] fail here
             calibrations.append(outcome.result.calibration())
-        if args.plot:
-            _write_plot(outcome.result, args.plot, outcome.band)
 
-    outcome = execute(samples, request, progress=False, strict_band=True, before_store=before_store)
+    files = []
+    if args.plot:  # the figure is written with the rest of the plan
+        from .store.files import file_write
+
+        plot = file_write(args.plot, overwrite=request.overwrite, option="--plot")
+        files.append((plot, lambda outcome, tmp: _write_plot(outcome.result, tmp, outcome.band)))
+    outcome = execute(
+        samples, request, progress=False, strict_band=True, before_store=before_store, files=files
+    )
     return _Found(
         dataset, samples, outcome, checks[0] if checks else None,
         calibrations[0] if calibrations else None,
@@ -376,7 +382,6 @@ def _write_plot(result: Any, path: str, band: Any) -> None:
 
     fig = plot_curves(result, band=band)
     try:
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         fig.savefig(path, dpi=100)
     except OSError as e:
         raise ValueError(f"--plot {path}: cannot write it ({e.strerror or e})") from None

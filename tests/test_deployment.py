@@ -2,6 +2,7 @@
 threshold, and the operating point carried to deployment (#13)."""
 
 import json
+import os
 import uuid
 
 import numpy as np
@@ -218,13 +219,17 @@ def test_an_exported_config_keeps_the_operating_point(demo, tmp_path, per_class)
     assert y["threshold"] == config["threshold"] and y.get("class_thresholds") == config.get("class_thresholds")
     u = yaml.safe_load(open(result.export(str(tmp_path / "u.yaml"), "ultralytics")))
     assert u["conf"] == min([config["threshold"], *(config.get("class_thresholds") or {}).values()])
-    assert config["task"] == u["task"] == "detection"
+    # Ultralytics' own task name and keys only; the per-class thresholds read back
+    assert (config["task"], u["task"], sorted(u)) == ("detection", "detect", ["conf", "task"])
+    assert len(apply_thresholds(pairs, tmp_path / "u.yaml")) == c.tp + c.fp
     # every file export writes reads back, whatever its extension and path type
-    u_json = result.export(tmp_path / "u.json", "ultralytics")
-    assert json.load(open(u_json))["conf"] == u["conf"]
-    assert len(apply_thresholds(pairs, tmp_path / "u.json")) == c.tp + c.fp
-    with pytest.raises(ValueError, match="would not read back"):
-        result.export(tmp_path / "y.json", "yaml")
+    os.rename(tmp_path / "u.yaml", tmp_path / "u.cfg")
+    assert len(apply_thresholds(pairs, tmp_path / "u.cfg")) == c.tp + c.fp
+    # a format the extension contradicts is refused before anything is written
+    for fmt in ("yaml", "ultralytics"):
+        with pytest.raises(ValueError, match="is named .json"):
+            result.export(tmp_path / "y.json", fmt)
+    assert not (tmp_path / "y.json").exists()
     # what is no config is refused, saying what to pass
     with pytest.raises(ValueError, match="Cannot read the deployment config .*missing.json"):
         apply_thresholds(pairs, tmp_path / "missing.json")

@@ -306,20 +306,23 @@ def test_classification_fields_in_the_form_and_the_run():
         ds.delete()
 
 
-def test_execute_compares_evaluates_and_exports(op_dataset, tmp_path):
+def test_execute_compares_evaluates_and_exports(op_dataset, tmp_path, monkeypatch):
     """The deployment fold: other models compared, FiftyOne's evaluation at
-    the chosen point, the operating point written to a file."""
+    the chosen point, the operating point written to a file (in the App's
+    export folder: the path is relative to it)."""
     import json
 
     from optimal_confidence import compare_models
 
+    monkeypatch.setenv("OPTIMAL_CONFIDENCE_EXPORT_DIR", str(tmp_path))
+
     # the form offers the other label fields of the same type to compare
     props = _form(op_dataset, dict(pred_field="predictions", show_deployment=True))
     assert "compare_with" in props and "evaluate_key" in props and "export_path" in props
-    path = tmp_path / "point.json"
+    path = tmp_path / op_dataset.name / "point.json"
     params = dict(
         pred_field="predictions", compare_with=["logits"], run_key="op_cmp",
-        show_deployment=True, evaluate_key="op_eval", export_path=str(path),
+        show_deployment=True, evaluate_key="op_eval", export_path="point.json",
     )
     try:
         out = foo.execute_operator(URI, ctx=dict(view=op_dataset.view(), params=params)).result

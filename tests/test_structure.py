@@ -36,7 +36,7 @@ LAYERS: list[tuple[str, tuple[str, ...], str]] = [
     ("spec", ("spec",), "what a run asks for: the options, the objective, the checked request"),
     ("curves", ("curves",), "counting and choosing: match records, counts, curves, objectives, per class, review band, bootstrap"),
     ("records", ("records",), "reading FiftyOne: label fields, match records from the matchers, the sweep stage, views"),
-    ("store", ("store",), "writing: runs, evaluations, calibrated fields"),
+    ("store", ("store",), "every write: the write plan, all or nothing; runs, evaluations, calibrated fields, files"),
     ("certainty", ("certainty",), "beyond the images swept: guarantees, calibration, held-out findings"),
     ("outputs", ("outputs",), "what a result says: text reports, deployment configs"),
     ("plots", ("plots",), "figures: matplotlib and the panel's plotly dicts"),

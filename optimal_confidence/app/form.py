@@ -21,7 +21,8 @@ from fiftyone import ViewField as F
 from ..records.fields import default_fields, has_confidences, is_frames, label_fields, scored_fields_hint, task_of
 from ..spec.options import GROUPS, OFF, ON, OPTIONS, Option, OptionError, option, problems
 from ..spec.request import RunRequest
-from ..store.runs import check_run_key, suggest_run_key
+from ..store.plan import check_run_key
+from ..store.runs import suggest_run_key
 
 __all__ = [
     "build_form",

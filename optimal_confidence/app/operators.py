@@ -13,7 +13,7 @@ import fiftyone.core.utils as fou
 import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
-from ..run.jobs import execute
+from ..run.jobs import check, execute
 from ..run.pipeline import Outcome
 from ..outputs.reports import output_markdown
 from ..outputs.reports_compare import comparison_markdown
@@ -162,10 +162,16 @@ class OptimalConfidence(foo.Operator):
 
         Raises:
             TypeError: for a keyword that is no option
-            ValueError: for a bad value, or an option that does not apply;
-                nothing is written
+            ValueError: (the option spec's ``OptionError``) for a bad value,
+                an option that does not apply, or a write the write plan
+                refuses (``export_path`` is a file name in the dataset's
+                export folder, as in the App); nothing is written or queued
         """
         params = call_params(sample_collection, pred_field, gt_field, options)
+        # every bad value and every write the plan refuses raise here, as
+        # OptionError (a ValueError), before anything runs or is queued
+        dataset = sample_collection._root_dataset
+        check(sample_collection, request_from_params(params, sample_collection, dataset), confine=True)
         if isinstance(sample_collection, fo.DatasetView):
             ctx = dict(view=sample_collection)
         else:
@@ -195,7 +201,7 @@ class OptimalConfidence(foo.Operator):
 
         outcome = execute(
             target, request, progress=fou.report_progress(_progress, dt=1.0),
-            strict_band=False,
+            strict_band=False, confine=True,
         )
         # Run from the App (immediate): show the new result in the curves
         # panel. A run started from a panel shows there instead (its

@@ -15,7 +15,7 @@ from ..plots import OPERATING_POINT_ID, operating_point
 from ..store.runs import (
     list_optimal_confidence_runs,
     repair_optimal_confidence_runs,
-    save_run,
+    store_run,
     suggest_run_key,
 )
 from ..records.views import review_view
@@ -154,7 +154,7 @@ class ConfidenceCurves(foo.Panel):
             return
         run_key, result = current
         key = suggest_run_key(ctx.dataset, f"{run_key}_{result.objective.name}")
-        save_run(ctx.dataset.load_run_view(run_key), key, result, overwrite=False)
+        store_run(ctx.dataset.load_run_view(run_key), key, result)
         actions.show_run(ctx, key)
         ctx.panel.state.set(actions.message(f"Stored as run '{key}' ({result.objective.label})."))
 

@@ -11,7 +11,9 @@ import fiftyone as fo
 
 from ..outputs import reports
 from ..result.result import OptimalConfidenceResult
-from ..store.runs import free_name, suggest_eval_key
+from ..store.files import confined_path, dataset_folder
+from ..store.names import free_name
+from ..store.plan import suggest_eval_key
 from .panel_actions import message, selected_threshold
 
 __all__ = ["evaluate", "export", "export_dir"]
@@ -39,19 +41,22 @@ def evaluate(ctx: Any, run_key: str, result: OptimalConfidenceResult) -> None:
 
 
 def export_dir(dataset: Any) -> str:
-    """Where the panel writes a dataset's exported operating points:
-    ``<fo.config.default_dataset_dir>/optimal_confidence/<dataset>``."""
-    return os.path.join(fo.config.default_dataset_dir, "optimal_confidence", dataset.name)
+    """Where the App writes a dataset's exported operating points: the
+    dataset's folder (a safe name) under the export folder
+    (``$OPTIMAL_CONFIDENCE_EXPORT_DIR``, else
+    ``<fo.config.default_dataset_dir>/optimal_confidence``)."""
+    return dataset_folder(dataset.name)
 
 
 def export(ctx: Any, run_key: str, result: OptimalConfidenceResult) -> None:
     """Writes the chosen operating point as JSON to a new file in
-    :func:`export_dir` and shows it, to copy into deployment code."""
+    :func:`export_dir` (never over a file) and shows it, to copy into
+    deployment code."""
     folder = export_dir(ctx.dataset)
     taken = set(os.listdir(folder)) if os.path.isdir(folder) else set()
     name = free_name({os.path.splitext(f)[0] for f in taken}, run_key)
     try:
-        path = result.export(os.path.join(folder, name + ".json"))
+        path = result.export(confined_path(ctx.dataset.name, name + ".json"))
     except ValueError as e:
         ctx.panel.state.set(message(str(e), at="deploy"))
         return

@@ -383,7 +383,11 @@ class Calibrator:
         the **new** field ``out_field`` of ``samples`` (a FiftyOne dataset
         or view); ``pred_field`` itself is never changed, and an existing
         ``out_field`` is refused unless ``overwrite=True`` and a calibrator
-        wrote it (never the ground truth or another model's field). See
+        wrote it (never the ground truth or another model's field). Only
+        the samples of ``samples`` get values. Beyond the confidences it was
+        fitted on, an isotonic map holds its end values; a sigmoid map fitted
+        on confidences in [0, 1] refuses others, before anything is written.
+        The write is all or nothing; see
         :func:`optimal_confidence.store.calibrated.write_calibrated`.
 
         Returns:

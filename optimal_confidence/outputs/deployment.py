@@ -4,6 +4,18 @@
 (:func:`apply_thresholds`) for FiftyOne ``Detections``, Roboflow's
 ``supervision.Detections`` or plain ``(label, confidence)`` pairs.
 
+Formats (:func:`render`): ``"json"`` and ``"yaml"`` hold the whole config;
+``"ultralytics"`` is a YAML predict config that Ultralytics accepts as it
+is (``model.predict(**yaml.safe_load(f))`` or ``yolo predict cfg=FILE``):
+only keys of Ultralytics' own default config (``conf``: the lowest
+threshold, so that nothing a class keeps is dropped; ``task``, one of
+Ultralytics' task names), with the whole config, per-class thresholds
+included, in a comment line that :func:`apply_thresholds` reads. A path's
+extension decides the format when none is given (``.yaml``/``.yml``: YAML,
+else JSON), and a format that contradicts it is refused before anything is
+written; :func:`apply_thresholds` reads every format whatever the
+extension.
+
 Nothing here imports FiftyOne (a FiftyOne ``Detections`` is recognized by
 its ``detections`` list), so deployment code can use it alone.
 """
@@ -12,20 +24,36 @@ from __future__ import annotations
 
 import datetime
 import json
+import math
 import os
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 import numpy as np
 
 from ..curves.sweep import point_metrics, positive_score
+from ..spec.options import OptionError
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..result.result import OptimalConfidenceResult
 
-__all__ = ["apply_thresholds", "deployment_config", "export", "threshold_for"]
+__all__ = [
+    "apply_thresholds",
+    "deployment_config",
+    "export",
+    "export_format",
+    "load_config",
+    "render",
+    "threshold_for",
+]
 
 #: the formats :func:`export` writes
 FORMATS = ("json", "yaml", "ultralytics")
+
+#: the comment line of an Ultralytics config that holds the whole config
+ULTRALYTICS_MARK = "# optimal_confidence: "
+
+#: the tasks of a deployment config
+TASKS = ("detection", "binary", "multiclass")
 
 
 def deployment_config(result: "OptimalConfidenceResult") -> dict[str, Any]:
@@ -52,6 +80,7 @@ def deployment_config(result: "OptimalConfidenceResult") -> dict[str, Any]:
         "classwise": c.classwise,
         "pred_field": c.pred_field,
         "gt_field": c.gt_field,
+        "label_type": c.label_type,
         "objective": {**o.to_dict(), "label": o.label, "score": _finite(result.best_score)},
         "counts": point_metrics(result.operating_counts()),
         "dataset": getattr(c, "dataset", None),
@@ -86,70 +115,195 @@ def _finite(x: float) -> float | None:
     return x if np.isfinite(x) else None
 
 
-def _ultralytics(config: Mapping[str, Any]) -> dict[str, Any]:
-    """What Ultralytics' ``predict`` takes: ``conf`` (one scalar: the lowest
-    threshold, so that nothing a class keeps is dropped), and the per-class
-    thresholds to post-filter its results with :func:`apply_thresholds`."""
+def _ultralytics_task(config: Mapping[str, Any]) -> str:
+    """Ultralytics' name of the config's task."""
+    if config.get("task") in ("binary", "multiclass"):
+        return "classify"
+    if config.get("label_type") == "Polylines" or config.get("use_masks"):
+        return "segment"
+    return "detect"
+
+
+def _ultralytics(config: Mapping[str, Any]) -> str:
+    """An Ultralytics predict config: ``conf`` (one scalar: the lowest
+    threshold, so that nothing a class keeps is dropped) and ``task``; the
+    whole config in a comment line, for :func:`apply_thresholds`."""
+    import yaml
+
     by_class = config.get("class_thresholds") or {}
     conf = min([config["threshold"], *by_class.values()])
-    return {
-        "conf": conf,
-        "threshold": config["threshold"],
-        "class_thresholds": dict(by_class),
-        **{k: config[k] for k in ("task", "positive_label") if k in config},
-        "source": {k: config[k] for k in ("dataset", "run_key", "pred_field", "created")},
-    }
+    cfg = {"task": _ultralytics_task(config), "conf": float(conf)}
+    lines = [
+        "# Ultralytics predict config written by optimal_confidence: model.predict(**cfg)",
+        "# or `yolo predict cfg=THIS_FILE`. conf is the lowest threshold; filter the",
+        "# results with optimal_confidence.apply_thresholds(results, THIS_FILE), which",
+        "# reads the per-class thresholds from the next line.",
+        ULTRALYTICS_MARK + json.dumps(config, separators=(",", ":")),
+    ]
+    return "\n".join(lines) + "\n" + yaml.safe_dump(cfg, sort_keys=False)
 
 
-def export(result: "OptimalConfidenceResult", path: str, format: str | None = None) -> str:
-    """Writes :func:`deployment_config` to ``path``.
+def export_format(path: str, format: str | None = None) -> str:
+    """The format a file is written in: ``format``, else by the extension
+    (``.yaml``/``.yml``: YAML, else JSON).
+
+    Raises:
+        ValueError: for an unknown format, or one its extension
+            contradicts (a ``.json`` file of YAML, ...)
+    """
+    lower = os.fspath(path).lower()
+    yaml_path, json_path = lower.endswith((".yaml", ".yml")), lower.endswith(".json")
+    if format is not None and format not in FORMATS:
+        raise OptionError("export_format", f"export_format must be one of {list(FORMATS)}; got {format!r}")
+    fmt = format or ("yaml" if yaml_path else "json")
+    if fmt in ("yaml", "ultralytics") and json_path:
+        raise OptionError(
+            "export_format",
+            f"format {fmt!r} writes YAML, and {os.fspath(path)} is named .json: name a "
+            f".yaml file or drop the format",
+        )
+    if fmt == "json" and yaml_path:
+        raise OptionError(
+            "export_format",
+            f"format 'json' with a .yaml path: {os.fspath(path)} would not be YAML; name a "
+            f".json file or drop the format",
+        )
+    return fmt
+
+
+def render(result: "OptimalConfidenceResult", format: str) -> str:
+    """The text of :func:`deployment_config` in ``format``."""
+    config = deployment_config(result)
+    if format == "json":
+        return json.dumps(config, indent=2) + "\n"
+    if format == "ultralytics":
+        return _ultralytics(config)
+    import yaml
+
+    return yaml.safe_dump(config, sort_keys=False)
+
+
+def export(
+    result: "OptimalConfidenceResult", path: str, format: str | None = None, *,
+    overwrite: bool = False, option: str = "path",
+) -> str:
+    """Writes :func:`deployment_config` to ``path``, atomically (see
+    :mod:`optimal_confidence.store.files`).
 
     Args:
         result: an :class:`~optimal_confidence.result.OptimalConfidenceResult`
         path: the file to write (its folder is created)
-        format (None): ``"json"``, ``"yaml"`` or ``"ultralytics"`` (``conf``
-            for ``model.predict(conf=...)`` and the per-class thresholds for
-            :func:`apply_thresholds`, YAML unless ``path`` ends in
-            ``.json``); by default from the file's extension
-            (``.yaml``/``.yml``: YAML, else JSON)
+        format (None): ``"json"``, ``"yaml"`` or ``"ultralytics"`` (see the
+            module); by default from the file's extension (``.yaml``/``.yml``:
+            YAML, else JSON)
+        overwrite (False): whether to replace a file that exists; without
+            it an existing file is refused and nothing is written
+        option ("path"): the name of ``path`` in messages
 
     Returns:
         the absolute path written
 
     Raises:
-        ValueError: for an unknown format, or a path that cannot be written
+        ValueError: for an unknown format or one the extension
+            contradicts, an existing file (without ``overwrite``), or a path
+            that cannot be written; nothing is written then
     """
-    path = os.fspath(path)
-    yaml_path = path.lower().endswith((".yaml", ".yml"))
-    fmt = format or ("yaml" if yaml_path else "json")
-    if fmt not in FORMATS:
-        raise ValueError(f"format must be one of {list(FORMATS)}; got {format!r}")
-    config = deployment_config(result)
-    data = _ultralytics(config) if fmt == "ultralytics" else config
-    if fmt == "yaml" and path.lower().endswith(".json"):
-        raise ValueError(
-            f"format='yaml' with a .json path: {path} would not read back; name a "
-            f".yaml file or drop format"
-        )
-    if fmt == "json" or (fmt == "ultralytics" and path.lower().endswith(".json")):
-        text = json.dumps(data, indent=2) + "\n"
-    else:
-        import yaml
+    from ..store.files import file_write, write_file
 
-        text = yaml.safe_dump(data, sort_keys=False)
-    target = os.path.abspath(path)
-    try:
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        with open(target, "w") as f:
+    fmt = export_format(path, format)
+    write = file_write(path, overwrite=overwrite, option=option)
+    text = render(result, fmt)
+
+    def put(tmp: str) -> None:
+        with open(tmp, "w") as f:
             f.write(text)
+
+    try:
+        return write_file(write, put)
     except OSError as e:
-        raise ValueError(f"Cannot write {path}: {e.strerror or e}") from None
-    return target
+        raise OptionError(option, f"Cannot write {write.name}: {e.strerror or e}") from None
 
 
-def _load(config: Mapping[str, Any] | str | os.PathLike) -> Mapping[str, Any]:
-    """The config, read from its file when given a path; refuses what no
-    :func:`deployment_config` made, saying what to pass."""
+def _parse_as(text: str, kind: str) -> Any:
+    if kind == "JSON":
+        return json.loads(text)
+    import yaml
+
+    return yaml.safe_load(text)
+
+
+def _parse(text: str, path: str) -> Any:
+    """A config file's content, whatever its extension: the config an
+    Ultralytics file carries in its comment line, else the format its
+    extension names, else the other one."""
+    for line in text.splitlines():
+        if line.startswith(ULTRALYTICS_MARK):
+            try:
+                return json.loads(line[len(ULTRALYTICS_MARK):])
+            except json.JSONDecodeError as e:
+                raise ValueError(f"{path}: its '{ULTRALYTICS_MARK.strip()}' line is not JSON: {e}") from None
+    kinds = ["YAML", "JSON"] if path.lower().endswith((".yaml", ".yml")) else ["JSON", "YAML"]
+    first_error = None
+    for kind in kinds:
+        try:
+            config = _parse_as(text, kind)
+        except ImportError:  # deployment code without PyYAML
+            continue
+        except Exception as e:  # json.JSONDecodeError, yaml.YAMLError
+            first_error = first_error or e
+            continue
+        if isinstance(config, Mapping) and "threshold" not in config and "conf" in config:
+            # an Ultralytics config without our line: its conf is the threshold
+            return {"threshold": config["conf"]}
+        return config
+    raise ValueError(f"{path} is not a {kinds[0]} deployment config: {first_error}")
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) and math.isfinite(float(value))
+
+
+def _check_config(config: Any, source: str) -> Mapping[str, Any]:
+    """Refuses what no :func:`deployment_config` could have made (a hand
+    edit gone wrong), saying what to fix."""
+    fix = "pass the dict of result.deployment_config() or the path of a file result.export() wrote"
+    if not isinstance(config, Mapping) or "threshold" not in config:
+        raise ValueError(f"{source} has no 'threshold': {fix}")
+    if not _number(config["threshold"]):
+        raise ValueError(f"{source}: 'threshold' must be a finite number; got {config['threshold']!r}")
+    by_class = config.get("class_thresholds")
+    if by_class is not None:
+        if not isinstance(by_class, Mapping):
+            raise ValueError(
+                f"{source}: 'class_thresholds' must map each class to its threshold "
+                f"({{class: threshold}}); got {type(by_class).__name__}"
+            )
+        bad = [k for k, v in by_class.items() if not _number(v)]
+        if bad:
+            raise ValueError(
+                f"{source}: the threshold of class {bad[0]!r} must be a finite number; "
+                f"got {by_class[bad[0]]!r}"
+            )
+    task = config.get("task")
+    if task is not None and task not in TASKS:
+        raise ValueError(f"{source}: 'task' must be one of {list(TASKS)}; got {task!r}")
+    if task == "binary" and config.get("positive_label") is None:
+        raise ValueError(
+            "This config is of a binary classifier but names no positive_label: without "
+            "it an answer's positive score is unknown; export the config again"
+        )
+    return config
+
+
+def load_config(config: Mapping[str, Any] | str | os.PathLike) -> Mapping[str, Any]:
+    """The config, read from its file when given a path (any format
+    :func:`export` writes, whatever the extension), and checked.
+
+    Raises:
+        ValueError: for a file that cannot be read or parsed, or a config
+            that no :func:`deployment_config` could have made, saying what
+            to fix
+    """
     source = "The config given"
     if isinstance(config, (str, os.PathLike)):
         source = path = os.fspath(config)
@@ -158,23 +312,8 @@ def _load(config: Mapping[str, Any] | str | os.PathLike) -> Mapping[str, Any]:
                 text = f.read()
         except OSError as e:
             raise ValueError(f"Cannot read the deployment config {path}: {e.strerror or e}") from None
-        yaml_file = path.lower().endswith((".yaml", ".yml"))
-        try:
-            if yaml_file:
-                import yaml
-
-                config = yaml.safe_load(text)
-            else:
-                config = json.loads(text)
-        except Exception as e:  # json.JSONDecodeError, yaml.YAMLError
-            kind = "YAML" if yaml_file else "JSON"
-            raise ValueError(f"{path} is not a {kind} deployment config: {e}") from None
-    if not isinstance(config, Mapping) or "threshold" not in config:
-        raise ValueError(
-            f"{source} has no 'threshold': pass the dict of result.deployment_config() "
-            f"or the path of a file result.export() wrote"
-        )
-    return config
+        config = _parse(text, path)
+    return _check_config(config, source)
 
 
 def threshold_for(config: Mapping[str, Any], label: Any) -> float:
@@ -189,11 +328,6 @@ def _kept(config: Mapping[str, Any], pairs: Iterable[tuple[Any, Any]]) -> list[b
     threshold (for a binary config, the positive score: an answer kept is
     one that calls the image positive); a missing confidence never is."""
     positive = config.get("positive_label") if config.get("task") == "binary" else None
-    if config.get("task") == "binary" and positive is None:
-        raise ValueError(
-            "This config is of a binary classifier but names no positive_label: without "
-            "it an answer's positive score is unknown; export the config again"
-        )
     out = []
     for label, conf in pairs:
         ok = conf is not None and np.isfinite(float(conf))
@@ -249,7 +383,7 @@ def apply_thresholds(
             config without a ``threshold``, or a binary classifier's config
             without its ``positive_label``
     """
-    config = _load(config)
+    config = load_config(config)
     if hasattr(detections, "detections"):  # FiftyOne Detections
         dets = list(detections.detections or [])
         keep = _kept(config, ((d.label, d.confidence) for d in dets))

@@ -11,6 +11,11 @@ from .reports import _md_cell, threshold_text
 __all__ = ["comparison_markdown", "comparison_report"]
 
 
+def _threshold(row: Mapping[str, Any]) -> str:
+    """The threshold a model ships at: one, or its classes' own."""
+    return "per class" if row.get("class_thresholds") else threshold_text(row["threshold"])
+
+
 def _at_text(at: Mapping[str, Any] | None, metric: str) -> str:
     if at is None:
         return "not reached"
@@ -28,7 +33,7 @@ def comparison_report(rows: Sequence[Mapping[str, Any]]) -> str:
     ]
     for row in rows:
         lines.append(
-            f"  {row['model']:<{width}} {threshold_text(row['threshold']):>10} "
+            f"  {row['model']:<{width}} {_threshold(row):>10} "
             f"{row['precision']:>9.4f} {row['recall']:>7.4f} {row['f1']:>7.4f} "
             f"{row['tp']:>6d} {row['fp']:>6d} {row['fn']:>6d}"
         )
@@ -48,7 +53,7 @@ def comparison_markdown(rows: Sequence[Mapping[str, Any]]) -> str:
     lines = ["**Models compared**", "", head, "| :-- | --: | --: | --: | --: | --: | --: | --: |"]
     for row in rows:
         lines.append(
-            f"| {_md_cell(row['model'])} | {threshold_text(row['threshold'])} | "
+            f"| {_md_cell(row['model'])} | {_threshold(row)} | "
             f"{row['precision']:.3f} | {row['recall']:.3f} | {row['f1']:.3f} | "
             f"{row['tp']} | {row['fp']} | {row['fn']} |"
         )

@@ -74,13 +74,14 @@ class ResultActions:
 
         return deployment_config(self)
 
-    def export(self, path: str, format: str | None = None) -> str:
+    def export(self, path: str, format: str | None = None, *, overwrite: bool = False) -> str:
         """Writes :meth:`deployment_config` as JSON, YAML or for Ultralytics
-        (``format="ultralytics"``); see
+        (``format="ultralytics"``), atomically; an existing file is replaced
+        only with ``overwrite=True``. See
         :func:`optimal_confidence.outputs.deployment.export`."""
         from ..outputs.deployment import export
 
-        return export(self, path, format)
+        return export(self, path, format, overwrite=overwrite)
 
     # -- calibration ------------------------------------------------------------
 

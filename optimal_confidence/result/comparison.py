@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..curves.objectives import UnattainableTargetError
+from ..curves.sweep import point_metrics
 from ..outputs.reports_compare import comparison_report
 from .result import OptimalConfidenceResult
 
@@ -38,25 +39,31 @@ class ModelComparison:
     def operating_points(
         self, precision: float | None = None, recall: float | None = None
     ) -> list[dict[str, Any]]:
-        """One row per model: its chosen point (``threshold``,
+        """One row per model: the point it ships (``threshold``,
         ``precision``, ``recall``, ``f1``, ``tp``, ``fp``, ``fn``,
-        ``score``), the threshold and recall where its precision first
-        reaches ``precision`` (``at_precision``), and the threshold and
-        precision where its recall reaches ``recall`` (``at_recall``); by
-        default those of the first model's chosen point. ``None`` where a
-        model does not reach them.
+        ``score``; with per-class thresholds, the counts where each class is
+        kept at its own threshold, and ``class_thresholds``), the threshold
+        and recall where its precision first reaches ``precision``
+        (``at_precision``), and the threshold and precision where its recall
+        reaches ``recall`` (``at_recall``); by default those of the first
+        model's point. ``None`` where a model does not reach them.
         """
-        ref = next(iter(self.results.values()))
-        p = ref.best_precision if precision is None else precision
-        r = ref.best_recall if recall is None else recall
-        rows = []
-        for field, result in self.results.items():
-            row: dict[str, Any] = {"model": field, "run_key": result.run_key, **result.point(result.best_threshold)}
-            row.update(threshold=result.best_threshold, objective=result.objective.label)
+        rows = [self._shipped(field, result) for field, result in self.results.items()]
+        p = rows[0]["precision"] if precision is None else precision
+        r = rows[0]["recall"] if recall is None else recall
+        for row, result in zip(rows, self.results.values()):
             row["at_precision"] = _at(result, "precision", p)
             row["at_recall"] = _at(result, "recall", r)
-            rows.append(row)
         return rows
+
+    @staticmethod
+    def _shipped(field: str, result: OptimalConfidenceResult) -> dict[str, Any]:
+        row: dict[str, Any] = {"model": field, "run_key": result.run_key, **result.point(result.best_threshold)}
+        row.update(threshold=result.best_threshold, objective=result.objective.label)
+        if result.objective.per_class:
+            row.update(point_metrics(result.operating_counts()))
+            row["class_thresholds"] = dict(result.class_thresholds)
+        return row
 
     def report(self, precision: float | None = None, recall: float | None = None) -> str:
         """The operating points as a table (see :meth:`operating_points`)."""

@@ -1,28 +1,43 @@
 """A request with everything the command line and the operator do with it:
-the sweep (or the comparison of several models), the review band, the
-export of the operating point, storing, FiftyOne's evaluation at the
-chosen threshold and the calibrated confidences in a new field. Every check comes first; the file is written before the
-runs are stored, so a path that cannot be written stores nothing.
+the sweep (or the comparison of several models), the review band, and
+what it writes: the runs, FiftyOne's evaluation at the chosen threshold,
+the calibrated confidences in a new field, the exported operating point
+(and the command line's figure).
+
+Every write goes through one write plan (:mod:`optimal_confidence.store`):
+:func:`plan_writes` lists them from the request, :func:`check` holds them
+against the dataset and the disk before anything is read, and
+:func:`execute` carries them out all or nothing once the results are
+computed.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
+import uuid
+from typing import Any, Callable, Sequence
 
 import fiftyone.core.collections as foc
 
+from ..outputs.deployment import export_format, render
 from ..records.fields import task_of
 from ..records.sources import shared_fast_sources
-from ..records.sweeping import Progress, choose_fields
+from ..records.sweeping import Progress, choose_fields, prepare
 from ..result.comparison import ModelComparison, comparison_run_key
-from ..spec.options import OptionError
 from ..spec.request import RunRequest
-from ..store.calibrated import check_out_field
-from ..store.evaluation import check_evaluation_key
-from .pipeline import Outcome, prepare, run, store
+from ..store.calibrated import CalibratedFieldStep, field_write
+from ..store.evaluation import EvaluationStep, check_evaluation_task, evaluation_write
+from ..store.files import FileStep, confined_path, file_write
+from ..store.plan import Write, check_writes
+from ..store.runs import RemoveRunStep, RunStep, stale_members
+from ..store.transaction import apply
+from .pipeline import Outcome, run
 
-__all__ = ["execute", "model_requests"]
+__all__ = ["FileOutput", "check", "execute", "model_requests", "plan_writes"]
+
+#: a file the caller adds to the plan (the command line's figure): its
+#: write, and what writes its content to a path, given the outcome
+FileOutput = tuple[Write, Callable[[Outcome, str], None]]
 
 
 def model_requests(request: RunRequest) -> list[RunRequest]:
@@ -41,21 +56,103 @@ def model_requests(request: RunRequest) -> list[RunRequest]:
     ]
 
 
-def _check_actions(samples: foc.SampleCollection, request: RunRequest, label_type: type) -> None:
-    if request.calibrated_field is not None:
-        try:
-            check_out_field(
-                samples, request.pred_field, request.calibrated_field,
-                overwrite=request.overwrite, name="calibrated_field",
-            )
-        except ValueError as e:
-            raise OptionError("calibrated_field", str(e)) from None
-    if request.evaluate_key is not None:
-        task = task_of(label_type, request.positive_label)
-        try:
-            check_evaluation_key(samples, task, request.evaluate_key, request.overwrite)
-        except ValueError as e:
-            raise OptionError("evaluate_key", str(e)) from None
+def _prepared(samples: foc.SampleCollection, request: RunRequest) -> tuple[list[RunRequest], list[type]]:
+    """One prepared request per model, and each one's label type."""
+    # the fields first: the models compared and their run keys follow from them
+    requests = model_requests(choose_fields(samples, request))
+    prepared = [prepare(samples, r) for r in requests]
+    return [r for r, _ in prepared], [t for _, t in prepared]
+
+
+def plan_writes(
+    samples: foc.SampleCollection,
+    requests: Sequence[RunRequest],
+    label_type: type,
+    *,
+    confine: bool = False,
+) -> list[Write]:
+    """Everything the request of ``requests`` (one per model, prepared)
+    writes, in the order it is written: each model's run (and, when a
+    comparison is overwritten, the removal of its old members), the
+    evaluation, the calibrated field, the exported file. With ``confine``
+    (the App), the export path is resolved inside the dataset's export
+    folder (:func:`~optimal_confidence.store.files.confined_path`).
+
+    Raises:
+        OptionError: for a write that cannot be made (an evaluation of a
+            classifier, a path out of the export folder, a format its
+            extension contradicts, ...)
+    """
+    r = requests[0]
+    writes = [Write("run", q.run_key, "run_key", overwrite=r.overwrite) for q in requests if q.run_key]
+    if len(requests) > 1 and r.overwrite:
+        keys = [q.run_key for q in requests if q.run_key]
+        writes += [Write("run", k, "run_key", overwrite=True) for k in stale_members(samples, keys)]
+    if r.evaluate_key is not None:
+        check_evaluation_task(task_of(label_type, r.positive_label), "evaluate_key")
+        writes.append(evaluation_write(r, r.evaluate_key, overwrite=r.overwrite, option="evaluate_key"))
+    if r.calibrated_field is not None:
+        writes.append(field_write(r.pred_field, r.calibrated_field, overwrite=r.overwrite, option="calibrated_field"))
+    if r.export_path is not None:
+        path = confined_path(samples._root_dataset.name, r.export_path) if confine else r.export_path
+        export_format(path, r.export_format)
+        writes.append(file_write(path, overwrite=r.overwrite, option="export_path"))
+    return writes
+
+
+def check(
+    samples: foc.SampleCollection, request: RunRequest, *, confine: bool = False,
+    files: Sequence[FileOutput] = (),
+) -> list[str]:
+    """Checks ``request`` against ``samples`` as :func:`execute` would,
+    before anything is read or written: its fields and options, and its
+    write plan.
+
+    Returns:
+        what the plan would replace, in words
+
+    Raises:
+        OptionError: (a ``ValueError``) naming the option at fault
+    """
+    requests, label_types = _prepared(samples, request)
+    writes = plan_writes(samples, requests, label_types[0], confine=confine)
+    return check_writes(samples, writes + [w for w, _ in files])
+
+
+def _steps(
+    samples: foc.SampleCollection,
+    requests: list[RunRequest],
+    outcomes: list[Outcome],
+    writes: list[Write],
+    files: Sequence[FileOutput],
+) -> list[Any]:
+    """The steps that carry out ``writes`` (and ``files``) with the
+    outcomes' results."""
+    main, r = outcomes[0], requests[0]
+    by_key = {q.run_key: o.result for q, o in zip(requests, outcomes) if q.run_key}
+    extra: dict[str, Any] = {}
+    if len(requests) > 1:
+        extra = {"compared_with": [q.run_key for q in requests], "comparison": uuid.uuid4().hex}
+    steps: list[Any] = []
+    for w in writes:
+        if w.kind == "run" and w.name in by_key:
+            steps.append(RunStep(w, by_key[w.name], **extra))
+        elif w.kind == "run":  # an overwritten comparison's old member
+            steps.append(RemoveRunStep(w))
+        elif w.kind == "evaluation":
+            steps.append(EvaluationStep(w, main.result, samples))
+        elif w.kind == "field":
+            steps.append(CalibratedFieldStep(w, main.result.calibrator, samples, r.pred_field))
+        elif w.kind == "file":
+            text = render(main.result, export_format(w.name, r.export_format))
+            steps.append(FileStep(w, lambda tmp, text=text: _write_text(tmp, text)))
+    steps += [FileStep(w, lambda tmp, put=put: put(main, tmp)) for w, put in files]
+    return steps
+
+
+def _write_text(path: str, text: str) -> None:
+    with open(path, "w") as f:
+        f.write(text)
 
 
 def execute(
@@ -65,8 +162,12 @@ def execute(
     progress: Progress = None,
     strict_band: bool = True,
     before_store: Callable[[Outcome], None] | None = None,
+    confine: bool = False,
+    files: Sequence[FileOutput] = (),
 ) -> Outcome:
-    """Runs ``request`` and its actions on ``samples``.
+    """Runs ``request`` and its actions on ``samples``: checks the request
+    and its write plan, sweeps each model, then carries out the plan all or
+    nothing.
 
     Args:
         samples: a dataset or view
@@ -74,50 +175,47 @@ def execute(
         progress (None): FiftyOne's ``progress`` argument
         strict_band (True): see :func:`optimal_confidence.run.pipeline.run`
         before_store (None): called with the outcome before anything is
-            stored (the command line writes its plot there)
+            written (the command line checks the threshold on held-out
+            images there: a failure writes nothing)
+        confine (False): whether the export path is confined to the
+            dataset's export folder (the App's requests)
+        files (()): more files to write with the plan (the command line's
+            figure)
 
     Returns:
         the :class:`~optimal_confidence.run.pipeline.Outcome` of the first model
-        (with the comparison, the file exported and the evaluation key)
+        (with the comparison, the file exported, the evaluation key and the
+        calibrated field)
+
+    Raises:
+        OptionError: (a ``ValueError``) for bad input or a write the plan
+            refuses, before anything is read or written
     """
-    # the fields first: the models compared and their run keys follow from them
-    requests = model_requests(choose_fields(samples, request))
-    prepared = [prepare(samples, r) for r in requests]
-    requests = [r for r, _ in prepared]
-    label_type = prepared[0][1]
-    _check_actions(samples, requests[0], label_type)
+    requests, label_types = _prepared(samples, request)
+    writes = plan_writes(samples, requests, label_types[0], confine=confine)
+    check_writes(samples, writes + [w for w, _ in files])  # before anything is read
     sources = None
     if len(requests) > 1:
-        sources = shared_fast_sources(samples, requests, label_type, progress)
+        sources = shared_fast_sources(samples, requests, label_types[0], progress)
     outcomes = [
         run(
             samples, r, progress=progress, strict_band=strict_band, store_result=False,
             source=s, label_type=t,
         )
-        for (r, t), s in zip(prepared, sources or [None] * len(requests))
+        for r, t, s in zip(requests, label_types, sources or [None] * len(requests))
     ]
-    main = outcomes[0]
     comparison = (
         ModelComparison({r.pred_field: o.result for r, o in zip(requests, outcomes)})
         if len(requests) > 1 else None
     )
-    exported = (
-        main.result.export(request.export_path, request.export_format)
-        if request.export_path else None
-    )
-    main = dataclasses.replace(main, comparison=comparison, exported=exported)
+    main = dataclasses.replace(outcomes[0], comparison=comparison)
     if before_store is not None:
         before_store(main)
-    keys = [r.run_key for r in requests] if comparison is not None else None
-    for r, o in zip(requests, outcomes):
-        store(samples, r, o.result, compared_with=keys)
-    if request.evaluate_key is not None:
-        main.result.evaluate(samples, request.evaluate_key, overwrite=request.overwrite)
-        main = dataclasses.replace(main, evaluation=request.evaluate_key)
-    if request.calibrated_field is not None:
-        main.result.calibrator.apply(
-            samples._dataset, request.pred_field, request.calibrated_field,
-            overwrite=request.overwrite,
-        )
-        main = dataclasses.replace(main, calibrated_field=request.calibrated_field)
-    return main
+    apply(samples, _steps(samples, requests, outcomes, writes, files))
+    done = {w.kind: w.name for w in writes if w.kind in ("evaluation", "field", "file")}
+    return dataclasses.replace(
+        main,
+        exported=done.get("file"),
+        evaluation=done.get("evaluation"),
+        calibrated_field=done.get("field"),
+    )

@@ -25,7 +25,9 @@ from ..records.sweeping import Progress
 from ..result.result import OptimalConfidenceResult
 from ..spec.objective import Objective
 from ..spec.request import RunRequest
-from ..store.runs import check_run_key, save_run
+from ..store.plan import Write, check_writes
+from ..store.runs import RunStep
+from ..store.transaction import apply
 
 __all__ = ["Outcome", "prepare", "run", "sweep"]
 
@@ -37,9 +39,15 @@ def prepare(samples: foc.SampleCollection, request: RunRequest) -> tuple[RunRequ
     against ``samples`` (:func:`~optimal_confidence.records.sweeping.prepare`),
     its run key too, and the fields' label type."""
     request, label_type = sweeping.prepare(samples, request)
-    if request.run_key is not None:
-        check_run_key(samples, request.run_key, request.overwrite)
+    check_writes(samples, _writes(request))
     return request, label_type
+
+
+def _writes(request: RunRequest) -> list[Write]:
+    """What :func:`store` writes: the run, under the request's run key."""
+    if request.run_key is None:
+        return []
+    return [Write("run", request.run_key, "run_key", overwrite=request.overwrite)]
 
 
 def sweep(
@@ -127,19 +135,10 @@ def band_of(result: OptimalConfidenceResult, request: RunRequest, *, strict: boo
         return Outcome(result, band_error=str(e))
 
 
-def store(
-    samples: foc.SampleCollection,
-    request: RunRequest,
-    result: OptimalConfidenceResult,
-    compared_with: list[str] | None = None,
-) -> None:
-    """Stores the result under the request's run key, if it has one (with
-    the run keys of the models it was compared with)."""
-    if request.run_key is not None:
-        save_run(
-            samples, request.run_key, result, overwrite=request.overwrite,
-            compared_with=compared_with,
-        )
+def store(samples: foc.SampleCollection, request: RunRequest, result: OptimalConfidenceResult) -> None:
+    """Stores the result under the request's run key, if it has one,
+    through the write plan (:mod:`optimal_confidence.store`)."""
+    apply(samples, [RunStep(w, result) for w in _writes(request)])
 
 
 def run(

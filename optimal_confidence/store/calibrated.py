@@ -1,7 +1,19 @@
 """Calibrated confidences written to a new field: a copy of the
 predictions whose confidences a
-:class:`~optimal_confidence.certainty.calibration.Calibrator` maps to the chance of
-being right. The predictions themselves are never touched.
+:class:`~optimal_confidence.certainty.calibration.Calibrator` maps to the
+chance of being right. The predictions themselves are never touched.
+
+The field is a write of the write plan (:mod:`.plan`, :mod:`.transaction`):
+its new values are computed (and refused, for confidences the calibrator
+cannot map) before anything is written, written to a temporary field, and
+renamed into place; the field's ``info`` marks it as a calibrator's, the
+only kind of existing field ``overwrite=True`` replaces.
+
+The rule for confidences outside what the calibrator saw: an isotonic map
+holds its end values beyond the confidences it was fitted on; a sigmoid
+map fitted on confidences in ``[0, 1]`` (through their logit) refuses
+confidences outside ``[0, 1]``, with a ``ValueError`` before anything is
+written; one fitted on raw scores extends to any score.
 """
 
 from __future__ import annotations
@@ -14,83 +26,64 @@ import fiftyone as fo
 import fiftyone.core.collections as foc
 
 from ..curves.sweep import positive_score
+from ..spec.options import OptionError
+from .plan import CALIBRATED_MARK, Write
+from .names import FIELD_PENDING as PENDING
+from .names import FIELD_REPLACED as REPLACED
+from .names import token
+from .transaction import apply
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..certainty.calibration import Calibrator
 
-__all__ = ["check_out_field", "write_calibrated"]
+__all__ = ["CalibratedFieldStep", "field_write", "write_calibrated"]
 
-#: the key of the field ``info`` that marks a field a calibrator wrote: the
-#: only kind of existing field ``overwrite=True`` replaces
-MARK = "optimal_confidence_calibrated_from"
+#: the key of the field ``info`` that marks a field a calibrator wrote
+MARK = CALIBRATED_MARK
 
 #: the label types whose confidences are calibrated, and their list field
 _LISTS = {fo.Detections: "detections", fo.Polylines: "polylines", fo.Classification: None}
 
 
-def _label_type(samples: foc.SampleCollection, field: str) -> type:
+def _label_type(samples: foc.SampleCollection, field: str, option: str) -> type:
     try:
         t = samples._get_label_field_type(field)
     except Exception:
         t = None
     if t not in _LISTS:
-        raise ValueError(
+        raise OptionError(
+            option,
             f"'{field}' is not a Detections, Polylines or Classification field "
-            f"of '{samples._dataset.name}'; name the predictions field"
+            f"of '{samples._dataset.name}'; name the predictions field",
         )
     return t
 
 
-def check_out_field(
-    samples: foc.SampleCollection,
-    pred_field: str,
-    out_field: str,
-    *,
-    overwrite: bool = False,
-    name: str = "out_field",
-) -> None:
-    """Refuses an ``out_field`` that is not a new field name beside
-    ``pred_field``, or, with ``overwrite``, a field a calibrator wrote:
-    ``overwrite`` never replaces a field this tool did not write (ground
-    truth, another model's predictions). Messages call ``out_field``
-    ``name`` (the option the user set)."""
+def field_write(
+    pred_field: str, out_field: Any, *, overwrite: bool = False, option: str = "out_field"
+) -> Write:
+    """The write of calibrated ``pred_field`` to ``out_field`` (beside it:
+    a frame field for frame predictions), for the write plan; refuses a
+    name that is no field name or is ``pred_field``. Messages call
+    ``out_field`` ``option`` (the option the user set)."""
     frames = pred_field.startswith("frames.")
     given = out_field
     if frames and isinstance(given, str) and given.startswith("frames."):
         given = given[len("frames."):]
     if not isinstance(given, str) or not given.isidentifier() or given.startswith("_"):
-        raise ValueError(
-            f"{name} must be a field name (letters, digits, underscores), e.g. "
-            f"'{pred_field}_calibrated'; got {out_field!r}"
+        raise OptionError(
+            option,
+            f"{option} must be a field name (letters, digits, underscores), e.g. "
+            f"'{pred_field}_calibrated'; got {out_field!r}",
         )
     path = ("frames." if frames else "") + given
     if path == pred_field:
-        raise ValueError(
-            f"{name} is the predictions field '{pred_field}': its labels are never "
-            f"changed; name a new field, e.g. '{pred_field}_calibrated'"
+        raise OptionError(
+            option,
+            f"{option} is the predictions field '{pred_field}': its labels are never "
+            f"changed; name a new field, e.g. '{pred_field}_calibrated'",
         )
-    dataset = samples._dataset
-    if not dataset.has_field(path):
-        return
-    if not overwrite:
-        raise ValueError(
-            f"Dataset '{dataset.name}' already has a field '{path}'; name a "
-            f"new field or pass overwrite=True to replace it"
-        )
-    existing = dataset.get_field(path)
-    if MARK not in (existing.info or {}):
-        raise ValueError(
-            f"Field '{path}' of dataset '{dataset.name}' was not written by a "
-            f"calibrator, and overwrite only replaces calibrated confidences: name "
-            f"a new field (or delete '{path}' yourself if you mean to)"
-        )
-    label_type = _label_type(samples, pred_field)
-    if getattr(existing, "document_type", None) is not label_type:
-        raise ValueError(
-            f"Field '{path}' holds {getattr(existing.document_type, '__name__', existing)} "
-            f"calibrated earlier, and '{pred_field}' holds {label_type.__name__}: name "
-            f"a new field"
-        )
+    return Write("field", path, option, overwrite=overwrite, source_field=pred_field)
 
 
 def _calibrate(labels: list[Any], label_type: type, calibrator: "Calibrator") -> int:
@@ -113,6 +106,86 @@ def _calibrate(labels: list[Any], label_type: type, calibrator: "Calibrator") ->
     return len(scored)
 
 
+def _field_ops(dataset: Any, path: str) -> tuple[str, Any, Any, Any]:
+    """The field's name on its level, and the dataset's rename, clone and
+    delete for that level (frame fields have their own)."""
+    if path.startswith("frames."):
+        return (path[len("frames."):], dataset.rename_frame_field,
+                dataset.clone_frame_field, dataset.delete_frame_field)
+    return path, dataset.rename_sample_field, dataset.clone_sample_field, dataset.delete_sample_field
+
+
+class CalibratedFieldStep:
+    """Writes calibrated copies of ``pred_field``'s labels of ``samples`` to
+    the field of ``write`` (a step of a write plan). The new labels are
+    computed when the step is made: a confidence the calibrator refuses
+    fails then, before anything is written."""
+
+    def __init__(
+        self, write: Write, calibrator: "Calibrator", samples: foc.SampleCollection, pred_field: str
+    ) -> None:
+        self.write, self.view = write, samples
+        label_type = _label_type(samples, pred_field, write.option)
+        values = samples.values(pred_field)
+        frames = pred_field.startswith("frames.")
+        flat = [lab for per in values for lab in (per or [])] if frames else values
+        copies = [None if lab is None else lab.copy() for lab in flat]
+        try:
+            self.count = _calibrate(copies, label_type, calibrator)
+        except ValueError as e:
+            raise OptionError(write.option, str(e)) from None
+        if frames:
+            it = iter(copies)
+            copies = [None if per is None else [next(it) for _ in per] for per in values]
+        self.values, self.pred_field = copies, pred_field
+        t = token()
+        prefix = "frames." if frames else ""
+        name = write.name[len(prefix):]
+        self.pending = f"{prefix}{name}{PENDING}{t}"
+        self.replaced = f"{prefix}{name}{REPLACED}{t}"
+        self.set_aside = False
+
+    def stage(self, samples: foc.SampleCollection) -> None:
+        dataset = samples._root_dataset
+        name, _, clone, _ = _field_ops(dataset, self.write.name)
+        if dataset.has_field(self.write.name):
+            # other samples keep their calibrated values
+            clone(name, _field_ops(dataset, self.pending)[0])
+        self.view.set_values(self.pending, self.values)
+        field = dataset.get_field(self.pending)
+        field.info = {**(field.info or {}), MARK: self.pred_field}
+        field.save()
+
+    def commit(self, samples: foc.SampleCollection) -> None:
+        dataset = samples._root_dataset
+        name, rename, _, _ = _field_ops(dataset, self.write.name)
+        if dataset.has_field(self.write.name):
+            rename(name, _field_ops(dataset, self.replaced)[0])
+            self.set_aside = True
+        rename(_field_ops(dataset, self.pending)[0], name)
+
+    def undo(self, samples: foc.SampleCollection) -> None:
+        dataset = samples._root_dataset
+        name, rename, _, _ = _field_ops(dataset, self.write.name)
+        if dataset.has_field(self.write.name):
+            rename(name, _field_ops(dataset, self.pending)[0])
+        if self.set_aside:
+            rename(_field_ops(dataset, self.replaced)[0], name)
+            self.set_aside = False
+
+    def discard(self, samples: foc.SampleCollection) -> None:
+        dataset = samples._root_dataset
+        if dataset.has_field(self.pending):
+            name, _, _, delete = _field_ops(dataset, self.pending)
+            delete(name)
+
+    def cleanup(self, samples: foc.SampleCollection) -> None:
+        if self.set_aside:
+            dataset = samples._root_dataset
+            name, _, _, delete = _field_ops(dataset, self.replaced)
+            delete(name)
+
+
 def write_calibrated(
     calibrator: "Calibrator",
     samples: foc.SampleCollection,
@@ -126,7 +199,8 @@ def write_calibrated(
     predictions without a confidence stay without one). The field's
     ``info`` records that a calibrator wrote it and from which field; with
     ``overwrite``, such a field (and no other) gets the new values on the
-    samples of ``samples`` (other samples keep theirs).
+    samples of ``samples`` (other samples keep theirs). See the module for
+    confidences outside what the calibrator saw.
 
     Returns:
         the number of predictions calibrated
@@ -134,23 +208,10 @@ def write_calibrated(
     Raises:
         ValueError: for a field that is not of predictions, an
             ``out_field`` that exists (without ``overwrite``, or not written
-            by a calibrator) or is ``pred_field``; nothing is written then
+            by a calibrator), is ``pred_field`` or FiftyOne reserves it, or
+            confidences the calibrator refuses; nothing is written then
     """
-    label_type = _label_type(samples, pred_field)
-    check_out_field(samples, pred_field, out_field, overwrite=overwrite)
-    values = samples.values(pred_field)
-    frames = pred_field.startswith("frames.")
-    flat = [lab for per in values for lab in (per or [])] if frames else values
-    copies = [None if lab is None else lab.copy() for lab in flat]
-    n = _calibrate(copies, label_type, calibrator)
-    if frames:
-        it = iter(copies)
-        copies = [None if per is None else [next(it) for _ in per] for per in values]
-        if not out_field.startswith("frames."):
-            out_field = "frames." + out_field
-    samples.set_values(out_field, copies)
-    field = samples._dataset.get_field(out_field)
-    if (field.info or {}).get(MARK) != pred_field:
-        field.info = {**(field.info or {}), MARK: pred_field}
-        field.save()
-    return n
+    write = field_write(pred_field, out_field, overwrite=overwrite)
+    step = CalibratedFieldStep(write, calibrator, samples, pred_field)
+    apply(samples, [step])
+    return step.count

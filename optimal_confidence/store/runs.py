@@ -4,52 +4,52 @@ A run holds the result's :meth:`~optimal_confidence.result.OptimalConfidenceResu
 (curves, match records, objective, intervals); the run's view is the
 samples that were swept.
 
-Storing is safe against races and kills:
+A run is written by a :class:`RunStep` of a write plan
+(:mod:`.transaction`), so storing is safe against races and kills:
 
--   a run key is claimed in the database (a document of our own whose
-    ``_id`` names the dataset and the key: MongoDB refuses a second insert),
-    so of two processes storing the same new key at once exactly one
-    succeeds and the other gets the "already has a run" error;
+-   the run key is claimed in the database (:mod:`.claims`), so of two
+    processes storing the same new key at once exactly one succeeds and the
+    other gets the "already has a run" error;
 -   a result is stored under a pending key and renamed into place once
     complete, so a run appears complete or not at all; an overwritten run is
-    renamed aside first and deleted only once the new one is in place, so a
-    kill never loses both;
+    renamed aside first and deleted only once the whole plan is in place,
+    so a kill never loses both;
 -   what a kill leaves behind (a pending or set-aside run, a run without
-    results) is never listed; :func:`repair_optimal_confidence_runs`
-    restores an interrupted overwrite's old run and deletes the rest.
+    results, a pending evaluation or field) is never listed;
+    :func:`repair_optimal_confidence_runs` restores an interrupted
+    overwrite's old run and deletes the rest.
 """
 
 from __future__ import annotations
 
-import contextlib
-import datetime
-import os
-import re
-import socket
-import uuid
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 import fiftyone.core.collections as foc
 
-from ..spec.options import OptionError, check_value
+from .claims import is_claimed
+from .names import PENDING as _PENDING
+from .names import REPLACED as _REPLACED
+from .names import RUN_METHOD, free_name, internal_match, is_internal_key, token
+from .plan import Write
+from .transaction import apply
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..result.result import OptimalConfidenceResult
 
 __all__ = [
     "RUN_METHOD",
+    "RemoveRunStep",
+    "RunStep",
     "broken_optimal_confidence_runs",
     "compared_runs",
-    "check_run_key",
+    "is_internal_key",
     "list_optimal_confidence_runs",
     "load_run_dict",
     "repair_optimal_confidence_runs",
-    "save_run",
+    "stale_members",
+    "store_run",
     "suggest_run_key",
 ]
-
-#: the ``method`` of the custom runs this package stores
-RUN_METHOD = "optimal_confidence"
 
 
 def suggest_run_key(samples: foc.SampleCollection, base: str = RUN_METHOD) -> str:
@@ -57,151 +57,8 @@ def suggest_run_key(samples: foc.SampleCollection, base: str = RUN_METHOD) -> st
     return free_name(set(samples.list_runs()), base)
 
 
-def suggest_eval_key(samples: foc.SampleCollection, base: str) -> str:
-    """The first key among ``base``, ``base_2``, ... that is neither an
-    evaluation nor a run of the dataset, and none of whose fields
-    (``<key>``, ``<key>_tp``, ...: on samples, frames or labels) exists."""
-    ds = samples._dataset
-    runs = set(ds.list_evaluations()) | set(ds.list_runs())
-    paths = list(ds.get_field_schema(flat=True))
-    if ds._has_frame_fields():
-        paths += list(ds.get_frame_field_schema(flat=True))
-    names = {p.rsplit(".", 1)[-1] for p in paths}
-
-    def taken(key: str) -> bool:
-        return key in runs or any(n == key or n.startswith(key + "_") for n in names)
-
-    key, i = base, 2
-    while taken(key):
-        key, i = f"{base}_{i}", i + 1
-    return key
-
-
-def free_name(taken: set[str], base: str) -> str:
-    """``base``, or ``base_2``, ``base_3``, ... the first not in ``taken``."""
-    if base not in taken:
-        return base
-    i = 2
-    while f"{base}_{i}" in taken:
-        i += 1
-    return f"{base}_{i}"
-
-
-def _exists_error(samples: foc.SampleCollection, run_key: str, why: str = "") -> OptionError:
-    return OptionError(
-        "run_key",
-        f"Dataset '{samples._dataset.name}' already has a run "
-        f"'{run_key}'{why}, and a run key that already exists is never "
-        f"replaced unasked: choose another run key (for example "
-        f"'{suggest_run_key(samples)}') or pass overwrite=True to "
-        f"replace it",
-    )
-
-
-def check_run_key(samples: foc.SampleCollection, run_key: str, overwrite: bool) -> None:
-    """Refuses a run key that is not an identifier, or that the dataset
-    already has (unless ``overwrite``).
-
-    Raises:
-        OptionError: naming ``run_key``
-    """
-    check_value("run_key", run_key)
-    if run_key in samples.list_runs() and not overwrite:
-        raise _exists_error(samples, run_key)
-
-
-# ---------------------------------------------------------------------------
-# Claims: one process at a time stores a run key
-
-#: the collection of claims, in FiftyOne's database
-CLAIMS_COLLECTION = "optimal_confidence_run_claims"
-
-#: a claim older than this is taken over (its process died without its
-#: ``finally``; storing takes seconds)
-CLAIM_TIMEOUT = datetime.timedelta(minutes=10)
-
-
-def _claims() -> Any:
-    import fiftyone.core.odm.database as fod
-
-    return fod.get_db_conn()[CLAIMS_COLLECTION]
-
-
-def _claim_id(samples: foc.SampleCollection, run_key: str) -> str:
-    return f"{samples._root_dataset._doc.id}/{run_key}"
-
-
-def _is_stale(claim: dict[str, Any]) -> bool:
-    """A claim whose process is gone (same host) or that is too old."""
-    if claim.get("host") == socket.gethostname():
-        try:
-            os.kill(int(claim["pid"]), 0)
-        except ProcessLookupError:
-            return True
-        except (OSError, KeyError, TypeError, ValueError):
-            pass
-    at = claim.get("at")
-    return at is None or datetime.datetime.utcnow() - at > CLAIM_TIMEOUT
-
-
-def _take_claim(samples: foc.SampleCollection, run_key: str) -> dict[str, Any]:
-    from pymongo.errors import DuplicateKeyError
-
-    claim = {
-        "_id": _claim_id(samples, run_key),
-        "pid": os.getpid(),
-        "host": socket.gethostname(),
-        "token": uuid.uuid4().hex,
-        "at": datetime.datetime.utcnow(),
-    }
-    claims = _claims()
-    for _ in range(2):
-        try:
-            claims.insert_one(claim)
-            return claim
-        except DuplicateKeyError:
-            held = claims.find_one({"_id": claim["_id"]})
-            if held is None or _is_stale(held):
-                claims.delete_one({"_id": claim["_id"], "token": (held or {}).get("token")})
-                continue
-            break
-    raise _exists_error(samples, run_key, " (another process is storing it now)")
-
-
-@contextlib.contextmanager
-def claimed(samples: foc.SampleCollection, run_key: str, overwrite: bool) -> Iterator[None]:
-    """Holds ``run_key`` of the dataset of ``samples`` while a run is
-    stored: only one process at a time, and (without ``overwrite``) only if
-    the dataset, read again from the database, does not have the run.
-
-    Raises:
-        OptionError: the "already has a run" error otherwise
-    """
-    claim = _take_claim(samples, run_key)
-    try:
-        dataset = samples._root_dataset
-        dataset.reload()  # runs stored by other processes
-        _finish_interrupted(dataset, run_key)
-        if run_key in dataset.list_runs() and not overwrite:
-            raise _exists_error(samples, run_key)
-        yield
-    finally:
-        _claims().delete_one({"_id": claim["_id"], "token": claim["token"]})
-
-
-def _is_claimed(samples: foc.SampleCollection, run_key: str) -> bool:
-    held = _claims().find_one({"_id": _claim_id(samples, run_key)})
-    return held is not None and not _is_stale(held)
-
-
-#: the keys of runs in the middle of being stored (or left by a kill then)
-_PENDING = "__oc_pending_"
-_REPLACED = "__oc_replaced_"
-_INTERNAL = re.compile(r"^(?P<key>\w+?)(?P<kind>__oc_pending_|__oc_replaced_)[0-9a-f]{8}$")
-
-
 def _store_complete(
-    samples: foc.SampleCollection, key: str, result: OptimalConfidenceResult, **extra: Any
+    samples: foc.SampleCollection, key: str, result: "OptimalConfidenceResult", **extra: Any
 ) -> None:
     config = samples.init_run(
         method=RUN_METHOD,
@@ -222,47 +79,104 @@ def _store_complete(
         raise
 
 
-def save_run(
-    samples: foc.SampleCollection,
-    run_key: str,
-    result: "OptimalConfidenceResult",
-    *,
-    overwrite: bool,
-    compared_with: list[str] | None = None,
+class RunStep:
+    """Stores a result as run ``write.name`` (a step of a write plan,
+    :mod:`.transaction`): complete under a pending key, then renamed into
+    place; a replaced run is set aside until the plan is complete.
+    ``extra`` are more attributes of the run's config (a comparison's
+    ``compared_with`` and ``comparison``)."""
+
+    def __init__(self, write: "Write", result: "OptimalConfidenceResult", **extra: Any) -> None:
+        self.write, self.result, self.extra = write, result, extra
+        t = token()
+        self.pending = f"{write.name}{_PENDING}{t}"
+        self.replaced = f"{write.name}{_REPLACED}{t}"
+        self.set_aside = False
+
+    def recover(self, samples: foc.SampleCollection) -> None:
+        finish_interrupted(samples._root_dataset, self.write.name)
+
+    def stage(self, samples: foc.SampleCollection) -> None:
+        _store_complete(samples, self.pending, self.result, **self.extra)
+
+    def commit(self, samples: foc.SampleCollection) -> None:
+        key = self.write.name
+        if key in samples.list_runs():
+            samples.rename_run(key, self.replaced)
+            self.set_aside = True
+        samples.rename_run(self.pending, key)
+
+    def undo(self, samples: foc.SampleCollection) -> None:
+        key = self.write.name
+        if key in samples.list_runs():
+            samples.rename_run(key, self.pending)
+        if self.set_aside:
+            samples.rename_run(self.replaced, key)
+            self.set_aside = False
+
+    def discard(self, samples: foc.SampleCollection) -> None:
+        if self.pending in samples.list_runs():
+            samples.delete_run(self.pending)
+
+    def cleanup(self, samples: foc.SampleCollection) -> None:
+        if self.set_aside:
+            samples.delete_run(self.replaced)
+
+
+class RemoveRunStep:
+    """Removes run ``write.name`` that this package stored (an old member
+    of a comparison that is overwritten): set aside on commit, deleted on
+    cleanup."""
+
+    def __init__(self, write: "Write") -> None:
+        self.write = write
+        self.replaced = f"{write.name}{_REPLACED}{token()}"
+        self.set_aside = False
+
+    def stage(self, samples: foc.SampleCollection) -> None:
+        pass
+
+    def commit(self, samples: foc.SampleCollection) -> None:
+        if self.write.name in samples.list_runs():
+            samples.rename_run(self.write.name, self.replaced)
+            self.set_aside = True
+
+    def undo(self, samples: foc.SampleCollection) -> None:
+        if self.set_aside:
+            samples.rename_run(self.replaced, self.write.name)
+            self.set_aside = False
+
+    def discard(self, samples: foc.SampleCollection) -> None:
+        pass
+
+    def cleanup(self, samples: foc.SampleCollection) -> None:
+        if self.set_aside:
+            samples.delete_run(self.replaced)
+
+
+def store_run(
+    samples: foc.SampleCollection, run_key: str, result: "OptimalConfidenceResult", *,
+    overwrite: bool = False,
 ) -> None:
     """Stores ``result`` as run ``run_key`` of the dataset of ``samples``
-    (whose view the run remembers): complete under a pending key first,
-    then renamed into place; an existing run (``overwrite``) is set aside
-    until the new one is in place. ``compared_with`` records the run keys
-    of a comparison the result belongs to (:func:`compared_runs`).
+    (whose view the run remembers), alone, through the write plan.
 
     Raises:
-        OptionError: if the dataset already has the run and not
-            ``overwrite``, also when another process stored it meanwhile
+        OptionError: if the plan refuses the key (see
+            :func:`~optimal_confidence.store.plan.check_run_key`)
     """
-    with claimed(samples, run_key, overwrite):
-        token = uuid.uuid4().hex[:8]
-        pending = f"{run_key}{_PENDING}{token}"
-        extra = {"compared_with": list(compared_with)} if compared_with else {}
-        _store_complete(samples, pending, result, **extra)
-        replaced = None
-        if run_key in samples.list_runs():
-            replaced = f"{run_key}{_REPLACED}{token}"
-            samples.rename_run(run_key, replaced)
-        samples.rename_run(pending, run_key)
-        if replaced is not None:
-            samples.delete_run(replaced)
+    apply(samples, [RunStep(Write("run", run_key, "run_key", overwrite=overwrite), result)])
 
 
-def _finish_interrupted(dataset: Any, run_key: str) -> None:
+def finish_interrupted(dataset: Any, run_key: str) -> None:
     """An overwrite of ``run_key`` killed between setting the old run aside
     and renaming the new one in: the old run comes back (the store did not
     finish)."""
     if run_key in dataset.list_runs():
         return
     for key in dataset.list_runs():
-        m = _INTERNAL.match(key)
-        if m and m.group("key") == run_key and m.group("kind") == _REPLACED:
+        m = internal_match(key)
+        if m and m.group("key") == run_key and m.group("kind").endswith("oc_replaced_"):
             dataset.rename_run(key, run_key)
             return
 
@@ -284,10 +198,10 @@ def broken_optimal_confidence_runs(samples: foc.SampleCollection) -> dict[str, s
     listed; :func:`repair_optimal_confidence_runs` removes them."""
     out = {}
     for key in samples.list_runs(method=RUN_METHOD):
-        m = _INTERNAL.match(key)
-        if m and _is_claimed(samples, m.group("key")):
+        m = internal_match(key)
+        if m and is_claimed(samples._root_dataset, "run", m.group("key")):
             continue  # being stored right now
-        if m and m.group("kind") == _REPLACED:
+        if m and m.group("kind").endswith("oc_replaced_"):
             out[key] = f"the previous '{m.group('key')}', set aside by an overwrite that was interrupted"
         elif m:
             out[key] = f"an unfinished store of '{m.group('key')}'"
@@ -307,23 +221,77 @@ def repair_optimal_confidence_runs(samples: foc.SampleCollection) -> dict[str, s
     dataset = samples._root_dataset
     dataset.reload()
     for key in broken_optimal_confidence_runs(dataset):
-        m = _INTERNAL.match(key)
-        if m and m.group("kind") == _REPLACED and m.group("key") not in dataset.list_runs():
+        m = internal_match(key)
+        if m and m.group("kind").endswith("oc_replaced_") and m.group("key") not in dataset.list_runs():
             dataset.rename_run(key, m.group("key"))
             done[key] = f"restored as '{m.group('key')}'"
         else:
             dataset.delete_run(key)
             done[key] = "deleted"
+    done.update(_repair_leftovers(dataset))
     return done
+
+
+def _repair_leftovers(dataset: Any) -> dict[str, str]:
+    """Evaluations and fields a killed write plan left under temporary
+    names: a set-aside original comes back, the rest is deleted."""
+    done = {}
+    kinds = [
+        ("evaluation", dataset.list_evaluations, dataset.rename_evaluation, dataset.delete_evaluation),
+        ("field", lambda: list(dataset.get_field_schema()), dataset.rename_sample_field, dataset.delete_sample_field),
+    ]
+    if dataset._has_frame_fields():
+        kinds.append(
+            ("frame field", lambda: list(dataset.get_frame_field_schema()),
+             dataset.rename_frame_field, dataset.delete_frame_field)
+        )
+    for kind, names, rename, delete in kinds:
+        for name in names():
+            m = internal_match(name)
+            claim = ("evaluation", m.group("key")) if m and kind == "evaluation" else (
+                "field", ("frames." if kind == "frame field" else "") + (m.group("key") if m else "")
+            )
+            if not m or is_claimed(dataset, *claim):
+                continue
+            if m.group("kind").endswith("oc_replaced_") and m.group("key") not in names():
+                rename(name, m.group("key"))
+                done[f"{kind} {name}"] = f"restored as '{m.group('key')}'"
+            else:
+                delete(name)
+                done[f"{kind} {name}"] = "deleted"
+    return done
+
+
+def _comparison_of(samples: foc.SampleCollection, run_key: str) -> tuple[list[str], Any]:
+    config = samples.get_run_info(run_key).config
+    return list(getattr(config, "compared_with", None) or []), getattr(config, "comparison", None)
 
 
 def compared_runs(samples: foc.SampleCollection, run_key: str) -> list[str]:
     """The run keys of the comparison run ``run_key`` belongs to (itself
-    included, in the models' order), or ``[]``."""
-    config = samples.get_run_info(run_key).config
-    keys = list(getattr(config, "compared_with", None) or [])
+    included, in the models' order), or ``[]``: the members that were
+    stored together with it (an overwritten comparison's old members are
+    removed with it, and a member stored by another comparison since is
+    not one)."""
+    keys, token = _comparison_of(samples, run_key)
     listed = set(list_optimal_confidence_runs(samples))
-    return [k for k in keys if k in listed]
+    return [k for k in keys if k in listed and _comparison_of(samples, k) == (keys, token)]
+
+
+def stale_members(samples: foc.SampleCollection, keys: list[str]) -> list[str]:
+    """The runs of this package that an overwrite of ``keys`` leaves
+    behind: members of the comparisons the replaced runs belonged to that
+    are not among ``keys`` (they go with the comparison they belonged to)."""
+    runs = set(samples.list_runs(method=RUN_METHOD))
+    stale: set[str] = set()
+    for key in keys:
+        if key in runs and not internal_match(key):
+            comparison = _comparison_of(samples, key)
+            stale |= {
+                m for m in comparison[0]
+                if m in runs and m not in keys and _comparison_of(samples, m) == comparison
+            }
+    return sorted(stale)
 
 
 def list_optimal_confidence_runs(samples: foc.SampleCollection) -> list[str]:
@@ -333,7 +301,7 @@ def list_optimal_confidence_runs(samples: foc.SampleCollection) -> list[str]:
     """
     keys = [
         k for k in samples.list_runs(method=RUN_METHOD)
-        if not _INTERNAL.match(k) and _has_results(samples, k)
+        if not internal_match(k) and _has_results(samples, k)
     ]
     infos = [(samples.get_run_info(k).timestamp, k) for k in keys]
     return [k for _, k in sorted(infos, reverse=True)]

@@ -1,0 +1,239 @@
+"""Files the package writes (deployment configs, figures): atomic, never
+clobbered unasked, and confined when the App asks.
+
+A file is a write of the write plan (:mod:`.plan`, :mod:`.transaction`):
+its content is written to a temporary file in the target's folder, then
+linked into place (which fails if a file appeared there meanwhile), or,
+with ``overwrite``, swapped in with ``os.replace`` while the old file is
+kept aside until the plan is complete. A failure removes the temporary
+file and the folders the plan created.
+
+From the App (the operator's ``export_path``, the panel's Export button)
+a path is confined (:func:`confined_path`): relative to the dataset's
+folder under the export folder (:func:`export_root`: the environment
+variable ``OPTIMAL_CONFIDENCE_EXPORT_DIR``, else
+``<fo.config.default_dataset_dir>/optimal_confidence``), the dataset's name
+made a safe folder name, no absolute path, no ``..``, no symlink out.
+From Python and the command line the user's own path is honoured.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import shutil
+import re
+import tempfile
+from typing import Any, Callable
+
+from ..spec.options import OptionError
+from .plan import Write
+from .names import token
+from .transaction import apply
+
+__all__ = [
+    "EXPORT_DIR_ENV",
+    "FileStep",
+    "confined_path",
+    "dataset_folder",
+    "export_root",
+    "file_write",
+    "write_file",
+]
+
+#: the environment variable that sets the App's export folder
+EXPORT_DIR_ENV = "OPTIMAL_CONFIDENCE_EXPORT_DIR"
+
+
+def export_root() -> str:
+    """The folder the App writes files under: ``$OPTIMAL_CONFIDENCE_EXPORT_DIR``,
+    else ``<fo.config.default_dataset_dir>/optimal_confidence``."""
+    root = os.environ.get(EXPORT_DIR_ENV)
+    if not root:
+        import fiftyone as fo
+
+        root = os.path.join(fo.config.default_dataset_dir, "optimal_confidence")
+    return os.path.abspath(os.path.expanduser(root))
+
+
+def safe_segment(name: str) -> str:
+    """``name`` as one safe folder name: letters, digits, ``.``, ``-`` and
+    ``_`` only, never ``.``/``..``; a name that had to change gets a short
+    hash of itself, so two names never share a folder."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip(".") or "dataset"
+    if safe != name:
+        safe = f"{safe}-{hashlib.sha1(name.encode()).hexdigest()[:8]}"
+    return safe
+
+
+def dataset_folder(dataset_name: str) -> str:
+    """The folder under :func:`export_root` of a dataset's files."""
+    return os.path.join(export_root(), safe_segment(dataset_name))
+
+
+def confined_path(dataset_name: str, path: Any, option: str = "export_path") -> str:
+    """``path`` resolved inside the dataset's export folder.
+
+    Raises:
+        OptionError: for an absolute path, a ``..`` part, or a path whose
+            symlinks lead out of the folder
+    """
+    folder = dataset_folder(dataset_name)
+    where = f"a file name relative to the export folder {folder} (set with ${EXPORT_DIR_ENV})"
+    if not isinstance(path, (str, os.PathLike)) or not os.fspath(path).strip():
+        raise OptionError(option, f"{option} must be {where}; got {path!r}")
+    text = os.fspath(path)
+    parts = re.split(r"[\\/]+", text)
+    if os.path.isabs(text) or text.startswith("~") or ".." in parts:
+        raise OptionError(option, f"{option} must be {where}, without '..'; got {text!r}")
+    full = os.path.normpath(os.path.join(folder, text))
+    real_folder = os.path.realpath(folder)
+    real = os.path.realpath(full)
+    if os.path.commonpath([real, real_folder]) != real_folder or real == real_folder:
+        raise OptionError(option, f"{option} must stay inside {folder}; {text!r} leads to {real}")
+    return full
+
+
+def file_write(path: Any, *, overwrite: bool = False, option: str = "path") -> Write:
+    """The write of a file at ``path`` (made absolute), for the write plan."""
+    if not isinstance(path, (str, os.PathLike)) or not os.fspath(path).strip():
+        raise OptionError(option, f"{option} must be a file path; got {path!r}")
+    return Write("file", os.path.abspath(os.fspath(path)), option, overwrite=overwrite)
+
+
+#: the errors of a file system without hard links
+_NO_LINKS = {errno.EPERM, errno.EXDEV, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK}
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+    try:
+        os.link(src, dst)
+    except OSError as e:
+        if e.errno not in _NO_LINKS:
+            raise
+        shutil.copy2(src, dst)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+class FileStep:
+    """Writes a file (a step of a write plan); ``render(tmp_path)`` writes
+    its content to the temporary path given (which keeps the target's
+    extension, for writers that read it)."""
+
+    def __init__(self, write: Write, render: Callable[[str], None]) -> None:
+        self.write, self.render = write, render
+        self.tmp: str | None = None
+        self.backup: str | None = None
+        self.created: list[str] = []
+        self.linked = False
+
+    def stage(self, samples: Any = None) -> None:
+        try:
+            self._stage()
+        except OSError as e:  # a folder the checks could not foresee (/proc, a full disk)
+            raise OptionError(
+                self.write.option,
+                f"{self.write.option} {self.write.name}: cannot write it ({e.strerror or e})",
+            ) from None
+
+    def _stage(self) -> None:
+        path = self.write.name
+        folder = os.path.dirname(path)
+        missing = []
+        while folder and not os.path.isdir(folder):
+            missing.append(folder)
+            folder = os.path.dirname(folder)
+        for d in reversed(missing):
+            os.mkdir(d)
+            self.created.append(d)
+        name = os.path.basename(path)
+        fd, self.tmp = tempfile.mkstemp(
+            prefix=f".{name}.", suffix=os.path.splitext(name)[1], dir=os.path.dirname(path)
+        )
+        os.close(fd)
+        self.render(self.tmp)
+        os.chmod(self.tmp, 0o666 & ~_umask())
+
+    def commit(self, samples: Any = None) -> None:
+        path = self.write.name
+        if os.path.lexists(path) and self.write.overwrite:
+            self.backup = f"{path}.oc-replaced-{token()}"
+            _link_or_copy(path, self.backup)  # the old file stays until the plan is complete
+            os.replace(self.tmp, path)
+            self.linked = True
+            return
+        try:
+            os.link(self.tmp, path)  # fails if a file appeared meanwhile
+        except FileExistsError:
+            raise OptionError(
+                self.write.option,
+                f"{path} appeared while it was being written; nothing was replaced",
+            ) from None
+        except OSError as e:
+            if e.errno not in _NO_LINKS:
+                raise
+            if os.path.lexists(path):  # a file system without hard links
+                raise OptionError(self.write.option, f"{path} appeared while it was being written") from None
+            os.replace(self.tmp, path)
+        self.linked = True
+        if os.path.lexists(self.tmp):
+            os.unlink(self.tmp)
+
+    def undo(self, samples: Any = None) -> None:
+        if not self.linked:
+            return
+        if self.backup is not None:
+            os.replace(self.backup, self.write.name)
+            self.backup = None
+        else:
+            os.unlink(self.write.name)
+        self.linked = False
+
+    def discard(self, samples: Any = None) -> None:
+        if self.tmp is not None and os.path.lexists(self.tmp):
+            os.unlink(self.tmp)
+        for d in reversed(self.created):
+            try:
+                os.rmdir(d)
+            except OSError:  # not empty: something else was written there
+                break
+
+    def cleanup(self, samples: Any = None) -> None:
+        if self.backup is not None and os.path.lexists(self.backup):
+            os.unlink(self.backup)
+
+
+def write_file(write: Write, render: Callable[[str], None], samples: Any = None) -> str:
+    """Writes one file through the write plan (no dataset involved unless
+    ``samples`` is given: then its names are claimed too).
+
+    Returns:
+        the absolute path written
+    """
+    step = FileStep(write, render)
+    if samples is not None:
+        apply(samples, [step])
+    else:
+        _apply_alone(step)
+    return write.name
+
+
+def _apply_alone(step: FileStep) -> None:
+    """A file alone, without a dataset: checked, staged, committed."""
+    from .plan import check_writes
+
+    check_writes(None, [step.write])
+    try:
+        step.stage()
+        step.commit()
+    except BaseException:
+        step.undo()
+        step.discard()
+        raise
+    step.cleanup()

@@ -278,6 +278,19 @@ def test_the_calibrated_field_of_the_default_predictions(ds, capsys):
     assert list_optimal_confidence_runs(ds) == ["r"]
 
 
+def test_overwrite_replaces_a_calibrated_field_only_of_the_same_kind_and_never_a_copy(ds):
+    calibrator = compute_optimal_confidence(ds, "predictions", calibrate="isotonic", progress=False).calibrator
+    calibrator.apply(ds, "predictions", "cal")
+    ds.clone_sample_field("cal", "my_copy")  # the mark in its info travels; it is not ours
+    _refused(ds, lambda: calibrator.apply(ds, "logits", "my_copy", overwrite=True), "not written by a calibrator")
+    ds.set_values("answer", [fo.Classification(label="car", confidence=0.7)] * len(ds))
+    _refused(ds, lambda: calibrator.apply(ds, "answer", "cal", overwrite=True), "holds Detections calibrated earlier")
+    for bad in ("no", 1, None):
+        _refused(ds, lambda: calibrator.apply(ds, "logits", "cal", overwrite=bad), "overwrite must be True or False")
+    calibrator.apply(ds, "logits", "cal", overwrite=True)
+    assert ds.get_field("cal").info[CALIBRATED_MARK] == "logits"
+
+
 def test_the_calibrated_field_is_written_where_it_was_fitted(ds):
     ids = ds.values("id")
     view = ds.select(ids[: len(ids) // 2])
@@ -632,3 +645,171 @@ def test_a_kill_while_writing_leaves_only_temporary_names_that_repair_removes(tm
         assert ds.get_run_info("r").config.sweep_pred_field == "logits"
     finally:
         ds.delete()
+
+
+# ---------------------------------------------------------------------------
+# What a second hostile read found
+
+
+def test_replacing_our_evaluation_still_never_writes_over_the_new_fields_attributes(ds):
+    result = compute_optimal_confidence(ds, "predictions", progress=False)
+    result.evaluate(ds, "ev")
+    sample = next(s for s in ds if s.logits is not None and s.logits.detections)
+    sample.logits.detections[0]["ev"] = "the user's"
+    sample.save()
+    other = compute_optimal_confidence(ds, "logits", progress=False)
+    _refused(ds, lambda: other.evaluate(ds, "ev", overwrite=True), "attribute 'ev'")
+
+
+def test_names_that_look_like_the_packages_own_are_left_alone(ds):
+    ds.register_run("foo__oc_replaced_0123abcd", ds.init_run(method="theirs"))
+    ds.add_sample_field("mine_oc_pending_0123abcd", fo.StringField)
+    ds.add_sample_field("keep_oc_replaced_0123abcd", fo.StringField)
+    before = _state(ds)
+    with pytest.raises(ValueError):
+        compute_optimal_confidence(ds, "predictions", run_key="foo__oc_replaced_0123abcd", progress=False)
+    compute_optimal_confidence(ds, "predictions", run_key="foo", progress=False)  # nothing of theirs moves
+    from optimal_confidence import repair_optimal_confidence_runs
+
+    assert repair_optimal_confidence_runs(ds) == {}
+    after = _state(ds)
+    assert set(after["runs"]) == set(before["runs"]) | {"foo"}
+    assert after["schema"] == before["schema"]
+    result = compute_optimal_confidence(ds, "predictions", progress=False)
+    _refused(ds, lambda: result.evaluate(ds, "e_oc_replaced_0123abcd"), "writes under way")
+    _refused(ds, lambda: result.fit_calibrator().apply(ds, "predictions", "c_oc_pending_0123abcd"), "writes under way")
+
+
+def test_evaluations_and_fields_are_refused_on_patches_and_clips_views(ds):
+    patches = ds.to_patches("ground_truth")
+    request = RunRequest.build(pred_field="predictions", gt_field="ground_truth", evaluate_key="ev")
+    with pytest.raises(ValueError, match="patches, clips or frames view"):
+        from optimal_confidence.store.plan import Write, check_writes
+
+        check_writes(patches, [Write("evaluation", "ev", "evaluate_key")])
+    assert "ev" not in ds.list_evaluations() and request.evaluate_key == "ev"
+
+
+def test_plans_of_different_names_at_once_lose_no_declaration(ds):
+    result = compute_optimal_confidence(ds, "predictions", calibrate="isotonic", progress=False)
+    barrier, errors = threading.Barrier(3), []
+
+    def write(i):
+        barrier.wait()
+        try:
+            result.evaluate(ds, f"ev{i}")
+            result.calibrator.apply(ds, "predictions", f"cal{i}")
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ds.reload()
+    assert errors == []
+    schema = ds.get_field_schema(flat=True)
+    for i in range(3):
+        assert {f"ev{i}_tp", f"predictions.detections.ev{i}", f"ground_truth.detections.ev{i}_id", f"cal{i}"} <= set(schema)
+        assert owns_evaluation(ds, f"ev{i}")
+
+
+def test_symlinks_never_lead_the_app_out_of_its_folder(ds, tmp_path, monkeypatch):
+    from optimal_confidence.store.files import dataset_folder
+
+    monkeypatch.setenv(EXPORT_DIR_ENV, str(tmp_path / "exports"))
+    (tmp_path / "exports").mkdir()
+    (tmp_path / "outside").mkdir()
+    os.symlink(tmp_path / "outside", dataset_folder(ds.name))  # the dataset's folder itself
+    request = RunRequest.build(pred_field="predictions", gt_field="ground_truth", export_path="pwn.json")
+    _refused(ds, lambda: execute(ds, request, confine=True), "must stay inside", str(tmp_path))
+    os.unlink(dataset_folder(ds.name))
+    # a symlink planted while the sweep runs, after the plan was checked
+    planted = lambda outcome: os.makedirs(dataset_folder(ds.name), exist_ok=True) or os.symlink(  # noqa: E731
+        tmp_path / "outside", os.path.join(dataset_folder(ds.name), "sub"))
+    request = RunRequest.build(pred_field="predictions", gt_field="ground_truth", export_path="sub/pwn.json")
+    with pytest.raises(ValueError, match="must stay inside"):
+        execute(ds, request, confine=True, before_store=planted)
+    assert os.listdir(tmp_path / "outside") == []
+
+
+def test_two_dataset_names_never_share_a_folder():
+    names = ["rv a/b", "rv_a_b", safe_segment("rv a/b"), "..", ".hidden", "plain"]
+    segments = [safe_segment(n) for n in names]
+    assert len(set(segments)) == len(names), segments
+    assert safe_segment("plain") == "plain"
+
+
+def test_a_commit_that_fails_halfway_is_undone(ds, monkeypatch):
+    from optimal_confidence.store import evaluation
+
+    _ours(ds)
+    before = _state(ds)
+    real, failed = evaluation._rename, []
+
+    def flaky(dataset, old, new, nones):
+        if new == "ev" and not failed:  # the new one into place, after the old one was set aside
+            failed.append(old)
+            raise RuntimeError("lost the database")
+        real(dataset, old, new, nones)
+
+    monkeypatch.setattr(evaluation, "_rename", flaky)
+    request = RunRequest.build(pred_field="logits", gt_field="ground_truth", evaluate_key="ev", run_key="r", overwrite=True)
+    with pytest.raises(RuntimeError, match="lost the database"):
+        execute(ds, request)
+    monkeypatch.setattr(evaluation, "_rename", real)
+    ds.reload()
+    assert _state(ds) == before and owns_evaluation(ds, "ev")
+
+
+@pytest.mark.parametrize("path", [b"/tmp/x.json", 123, None, ["a"], "dir/", "x\0y.json"])
+def test_a_path_of_the_wrong_kind_is_a_value_error(ds, path, tmp_path):
+    result = compute_optimal_confidence(ds, "predictions", progress=False)
+    with pytest.raises(ValueError):
+        result.export(path)
+    with pytest.raises(ValueError):
+        result.evaluate(ds, path)
+    with pytest.raises(ValueError):
+        result.fit_calibrator().apply(ds, path, "c")
+    with pytest.raises(ValueError):
+        result.fit_calibrator().apply(None, "predictions", "c")
+
+
+def test_concurrent_exports_into_a_new_folder_all_succeed(ds, tmp_path):
+    result = compute_optimal_confidence(ds, "predictions", progress=False)
+    errors, barrier = [], threading.Barrier(4)
+
+    def export(i):
+        barrier.wait()
+        try:
+            result.export(tmp_path / "deep" / "er" / f"f{i}.json")
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=export, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and len(os.listdir(tmp_path / "deep" / "er")) == 4
+
+
+def test_configs_that_lie_are_refused_and_every_label_type_is_filtered(ds, tmp_path):
+    result = compute_optimal_confidence(ds, "predictions", per_class=True, progress=False)
+    path = result.export(tmp_path / "u.yaml", "ultralytics")
+    text = open(path).read()
+    open(path, "w").write(re.sub(r"^conf: .*$", "conf: 0.99", text, flags=re.M))
+    with pytest.raises(ValueError, match="it was edited"):
+        apply_thresholds([("car", 0.9)], path)
+    (tmp_path / "k.yaml").write_text("threshold: 0.5\nclass_thresholds: {1: 0.9, yes: 0.9, null: 0.9}\n")
+    with pytest.raises(ValueError, match="class names must be text"):
+        apply_thresholds([("car", 0.9)], tmp_path / "k.yaml")
+    config = {"threshold": 0.5, "class_thresholds": {"car": 0.8}}
+    lines = fo.Polylines(polylines=[fo.Polyline(label="car", confidence=0.7), fo.Polyline(label="person", confidence=0.6)])
+    assert [p.label for p in apply_thresholds(lines, config).polylines] == ["person"]
+    labels = fo.Classifications(classifications=[fo.Classification(label="car", confidence=0.9)])
+    assert len(apply_thresholds(labels, config).classifications) == 1
+    assert apply_thresholds(fo.Classification(label="car", confidence=0.7), config) is None
+    with pytest.raises(ValueError, match="takes FiftyOne labels"):
+        apply_thresholds(42, config)

@@ -56,7 +56,7 @@ def export(ctx: Any, run_key: str, result: OptimalConfidenceResult) -> None:
     taken = set(os.listdir(folder)) if os.path.isdir(folder) else set()
     name = free_name({os.path.splitext(f)[0] for f in taken}, run_key)
     try:
-        path = result.export(confined_path(ctx.dataset.name, name + ".json"))
+        path = result.export(confined_path(ctx.dataset.name, name + ".json"), root=folder)
     except ValueError as e:
         ctx.panel.state.set(message(str(e), at="deploy"))
         return

@@ -55,6 +55,9 @@ ULTRALYTICS_MARK = "# optimal_confidence: "
 #: the tasks of a deployment config
 TASKS = ("detection", "binary", "multiclass")
 
+#: the label lists of FiftyOne's label containers
+_LABEL_LISTS = ("detections", "polylines", "classifications")
+
 
 def deployment_config(result: "OptimalConfidenceResult") -> dict[str, Any]:
     """The operating point as a plain, JSON-safe dict.
@@ -185,7 +188,7 @@ def render(result: "OptimalConfidenceResult", format: str) -> str:
 
 def export(
     result: "OptimalConfidenceResult", path: str, format: str | None = None, *,
-    overwrite: bool = False, option: str = "path",
+    overwrite: bool = False, option: str = "path", root: str | None = None,
 ) -> str:
     """Writes :func:`deployment_config` to ``path``, atomically (see
     :mod:`optimal_confidence.store.files`).
@@ -199,6 +202,8 @@ def export(
         overwrite (False): whether to replace a file that exists; without
             it an existing file is refused and nothing is written
         option ("path"): the name of ``path`` in messages
+        root (None): a folder the file must stay inside (symlinks
+            resolved), checked again right before it is written
 
     Returns:
         the absolute path written
@@ -210,8 +215,8 @@ def export(
     """
     from ..store.files import file_write, write_file
 
-    fmt = export_format(path, format)
-    write = file_write(path, overwrite=overwrite, option=option)
+    write = file_write(path, overwrite=overwrite, option=option, root=root)
+    fmt = export_format(write.name, format)
     text = render(result, fmt)
 
     def put(tmp: str) -> None:
@@ -239,9 +244,11 @@ def _parse(text: str, path: str) -> Any:
     for line in text.splitlines():
         if line.startswith(ULTRALYTICS_MARK):
             try:
-                return json.loads(line[len(ULTRALYTICS_MARK):])
+                config = json.loads(line[len(ULTRALYTICS_MARK):])
             except json.JSONDecodeError as e:
                 raise ValueError(f"{path}: its '{ULTRALYTICS_MARK.strip()}' line is not JSON: {e}") from None
+            _check_conf(text, config, path)
+            return config
     kinds = ["YAML", "JSON"] if path.lower().endswith((".yaml", ".yml")) else ["JSON", "YAML"]
     first_error = None
     for kind in kinds:
@@ -257,6 +264,26 @@ def _parse(text: str, path: str) -> Any:
             return {"threshold": config["conf"]}
         return config
     raise ValueError(f"{path} is not a {kinds[0]} deployment config: {first_error}")
+
+
+def _check_conf(text: str, config: Any, path: str) -> None:
+    """An Ultralytics config whose ``conf`` was edited no longer matches
+    the thresholds on its comment line: refused, rather than one threshold
+    for Ultralytics and another for :func:`apply_thresholds`."""
+    try:
+        import yaml
+
+        conf = (yaml.safe_load(text) or {}).get("conf")
+    except Exception:  # no PyYAML, or a body that is not YAML: the line decides
+        return
+    if not isinstance(config, Mapping) or conf is None or not _number(config.get("threshold")):
+        return
+    lowest = min([config["threshold"], *((config.get("class_thresholds") or {}).values())])
+    if not _number(conf) or abs(float(conf) - float(lowest)) > 1e-9:
+        raise ValueError(
+            f"{path}: conf is {conf!r} but the thresholds on its '{ULTRALYTICS_MARK.strip()}' "
+            f"line start at {lowest:g}: it was edited; export it again (or edit both)"
+        )
 
 
 def _number(value: Any) -> bool:
@@ -277,6 +304,12 @@ def _check_config(config: Any, source: str) -> Mapping[str, Any]:
             raise ValueError(
                 f"{source}: 'class_thresholds' must map each class to its threshold "
                 f"({{class: threshold}}); got {type(by_class).__name__}"
+            )
+        keys = [k for k in by_class if not isinstance(k, str)]
+        if keys:
+            raise ValueError(
+                f"{source}: class names must be text; got {keys[0]!r} (in YAML, quote names "
+                f"such as 1, yes or null)"
             )
         bad = [k for k, v in by_class.items() if not _number(v)]
         if bad:
@@ -364,9 +397,11 @@ def apply_thresholds(
     that of another) at or above the threshold.
 
     Args:
-        detections: a FiftyOne ``Detections`` (a copy is returned, with
-            the container's other attributes and the kept detections shared
-            with it), a ``supervision.Detections``
+        detections: a FiftyOne ``Detections``, ``Polylines`` or
+            ``Classifications`` (a copy is returned, with the container's
+            other attributes and the kept labels shared with it), a
+            FiftyOne ``Classification`` (itself if kept, else None), a
+            ``supervision.Detections``
             (the kept rows; class names from ``data["class_name"]`` or
             ``class_names``), or ``(label, confidence)`` pairs (a list of
             the kept pairs)
@@ -384,16 +419,28 @@ def apply_thresholds(
             without its ``positive_label``
     """
     config = load_config(config)
-    if hasattr(detections, "detections"):  # FiftyOne Detections
-        dets = list(detections.detections or [])
-        keep = _kept(config, ((d.label, d.confidence) for d in dets))
-        out = detections.copy() if hasattr(detections, "copy") else type(detections)()
-        out.detections = [d for d, k in zip(dets, keep) if k]
-        return out
+    for attr in _LABEL_LISTS:  # FiftyOne Detections, Polylines, Classifications
+        if hasattr(detections, attr):
+            dets = list(getattr(detections, attr) or [])
+            keep = _kept(config, ((d.label, d.confidence) for d in dets))
+            out = detections.copy() if hasattr(detections, "copy") else type(detections)()
+            setattr(out, attr, [d for d, k in zip(dets, keep) if k])
+            return out
+    if hasattr(detections, "label") and hasattr(detections, "confidence"):  # a Classification
+        return detections if _kept(config, [(detections.label, detections.confidence)])[0] else None
     if hasattr(detections, "xyxy") and hasattr(detections, "confidence"):  # supervision
         labels = _supervision_labels(detections, class_names)
         conf = detections.confidence
         keep = _kept(config, zip(labels, [None] * len(labels) if conf is None else conf))
         return detections[np.asarray(keep, dtype=bool)]
-    pairs = list(detections)
-    return [p for p, k in zip(pairs, _kept(config, pairs)) if k]
+    try:
+        items = list(detections)
+        pairs = [tuple(p) for p in items]
+        if any(len(p) != 2 for p in pairs):
+            raise TypeError
+    except TypeError:
+        raise ValueError(
+            f"apply_thresholds takes FiftyOne labels, supervision.Detections or "
+            f"(label, confidence) pairs; got {type(detections).__name__}"
+        ) from None
+    return [p for p, k in zip(items, _kept(config, pairs)) if k]

@@ -74,14 +74,17 @@ class ResultActions:
 
         return deployment_config(self)
 
-    def export(self, path: str, format: str | None = None, *, overwrite: bool = False) -> str:
+    def export(
+        self, path: str, format: str | None = None, *, overwrite: bool = False, root: str | None = None
+    ) -> str:
         """Writes :meth:`deployment_config` as JSON, YAML or for Ultralytics
         (``format="ultralytics"``), atomically; an existing file is replaced
-        only with ``overwrite=True``. See
+        only with ``overwrite=True``; with ``root``, the file must stay
+        inside that folder. See
         :func:`optimal_confidence.outputs.deployment.export`."""
         from ..outputs.deployment import export
 
-        return export(self, path, format, overwrite=overwrite)
+        return export(self, path, format, overwrite=overwrite, root=root)
 
     # -- calibration ------------------------------------------------------------
 

@@ -27,7 +27,7 @@ from ..result.comparison import ModelComparison, comparison_run_key
 from ..spec.request import RunRequest
 from ..store.calibrated import CalibratedFieldStep, field_write
 from ..store.evaluation import EvaluationStep, check_evaluation_task, evaluation_write
-from ..store.files import FileStep, confined_path, file_write
+from ..store.files import FileStep, confined_path, dataset_folder, file_write
 from ..store.plan import Write, check_writes
 from ..store.runs import RemoveRunStep, RunStep, stale_members
 from ..store.transaction import apply
@@ -94,9 +94,11 @@ def plan_writes(
     if r.calibrated_field is not None:
         writes.append(field_write(r.pred_field, r.calibrated_field, overwrite=r.overwrite, option="calibrated_field"))
     if r.export_path is not None:
-        path = confined_path(samples._root_dataset.name, r.export_path) if confine else r.export_path
+        name = samples._root_dataset.name
+        path = confined_path(name, r.export_path) if confine else r.export_path
         export_format(path, r.export_format)
-        writes.append(file_write(path, overwrite=r.overwrite, option="export_path"))
+        root = dataset_folder(name) if confine else None
+        writes.append(file_write(path, overwrite=r.overwrite, option="export_path", root=root))
     return writes
 
 

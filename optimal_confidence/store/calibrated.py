@@ -27,7 +27,8 @@ import fiftyone.core.collections as foc
 
 from ..curves.sweep import positive_score
 from ..spec.options import OptionError
-from .plan import CALIBRATED_MARK, Write
+from .marks import mark, unmark
+from .plan import CALIBRATED_MARK, Write, mark_field
 from .names import FIELD_PENDING as PENDING
 from .names import FIELD_REPLACED as REPLACED
 from .names import token
@@ -66,6 +67,8 @@ def field_write(
     a frame field for frame predictions), for the write plan; refuses a
     name that is no field name or is ``pred_field``. Messages call
     ``out_field`` ``option`` (the option the user set)."""
+    if not isinstance(pred_field, str) or not pred_field:
+        raise OptionError(option, f"pred_field must be the name of the predictions field; got {pred_field!r}")
     frames = pred_field.startswith("frames.")
     given = out_field
     if frames and isinstance(given, str) and given.startswith("frames."):
@@ -143,11 +146,12 @@ class CalibratedFieldStep:
         name = write.name[len(prefix):]
         self.pending = f"{prefix}{name}{PENDING}{t}"
         self.replaced = f"{prefix}{name}{REPLACED}{t}"
-        self.set_aside = False
+        self.set_aside = self.moved_in = False
 
     def stage(self, samples: foc.SampleCollection) -> None:
         dataset = samples._root_dataset
         name, _, clone, _ = _field_ops(dataset, self.write.name)
+        mark(dataset, "staged", self.pending)  # the repair's to remove, if we are killed
         if dataset.has_field(self.write.name):
             # other samples keep their calibrated values
             clone(name, _field_ops(dataset, self.pending)[0])
@@ -160,17 +164,26 @@ class CalibratedFieldStep:
         dataset = samples._root_dataset
         name, rename, _, _ = _field_ops(dataset, self.write.name)
         if dataset.has_field(self.write.name):
+            mark(dataset, "staged", self.replaced)
             rename(name, _field_ops(dataset, self.replaced)[0])
             self.set_aside = True
         rename(_field_ops(dataset, self.pending)[0], name)
+        self.moved_in = True
+        mark_field(dataset, self.write.name)
+        unmark(dataset, "staged", self.pending)
 
     def undo(self, samples: foc.SampleCollection) -> None:
         dataset = samples._root_dataset
         name, rename, _, _ = _field_ops(dataset, self.write.name)
-        if dataset.has_field(self.write.name):
+        if self.moved_in:
+            mark(dataset, "staged", self.pending)
             rename(name, _field_ops(dataset, self.pending)[0])
+            unmark(dataset, "field", self.write.name)
+            self.moved_in = False
         if self.set_aside:
             rename(_field_ops(dataset, self.replaced)[0], name)
+            mark_field(dataset, self.write.name)  # the old one is ours again
+            unmark(dataset, "staged", self.replaced)
             self.set_aside = False
 
     def discard(self, samples: foc.SampleCollection) -> None:
@@ -178,12 +191,14 @@ class CalibratedFieldStep:
         if dataset.has_field(self.pending):
             name, _, _, delete = _field_ops(dataset, self.pending)
             delete(name)
+        unmark(dataset, "staged", self.pending)
 
     def cleanup(self, samples: foc.SampleCollection) -> None:
         if self.set_aside:
             dataset = samples._root_dataset
             name, _, _, delete = _field_ops(dataset, self.replaced)
             delete(name)
+            unmark(dataset, "staged", self.replaced)
 
 
 def write_calibrated(
@@ -211,6 +226,8 @@ def write_calibrated(
             by a calibrator), is ``pred_field`` or FiftyOne reserves it, or
             confidences the calibrator refuses; nothing is written then
     """
+    if not isinstance(samples, foc.SampleCollection):
+        raise OptionError("samples", f"samples must be a FiftyOne dataset or view; got {type(samples).__name__}")
     write = field_write(pred_field, out_field, overwrite=overwrite)
     step = CalibratedFieldStep(write, calibrator, samples, pred_field)
     apply(samples, [step])

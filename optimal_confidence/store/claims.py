@@ -15,6 +15,7 @@ import contextlib
 import datetime
 import os
 import socket
+import time
 import uuid
 from typing import Any, Iterable, Iterator
 
@@ -85,20 +86,24 @@ def _take(claim_id: str, token: str) -> bool:
 
 
 @contextlib.contextmanager
-def claimed(dataset: Any, names: Iterable[tuple[str, str]]) -> Iterator[None]:
+def claimed(dataset: Any, names: Iterable[tuple[str, str]], wait: float = 0.0) -> Iterator[None]:
     """Holds the claims of ``names`` (``(kind, name)`` pairs) of
-    ``dataset`` while the block runs: all of them or none.
+    ``dataset`` while the block runs: all of them or none, waiting up to
+    ``wait`` seconds for a claim another process holds.
 
     Raises:
-        Busy: naming the first name another process holds
+        Busy: naming the first name another process still holds
     """
     token = uuid.uuid4().hex
     taken: list[str] = []
+    deadline = time.monotonic() + wait
     try:
         for kind, name in sorted(set(names)):  # one order: no two plans wait on each other
             claim_id = _claim_id(dataset, kind, name)
-            if not _take(claim_id, token):
-                raise Busy(kind, name)
+            while not _take(claim_id, token):
+                if time.monotonic() >= deadline:
+                    raise Busy(kind, name)
+                time.sleep(0.1)
             taken.append(claim_id)
         yield
     finally:

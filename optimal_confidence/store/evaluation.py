@@ -15,6 +15,7 @@ import fiftyone.core.collections as foc
 
 from ..records.views import check_samples, kept_view
 from ..spec.options import OptionError, check_number
+from .marks import mark, unmark
 from .plan import Write, mark_evaluation
 from .names import FIELD_PENDING as PENDING
 from .names import FIELD_REPLACED as REPLACED
@@ -101,7 +102,7 @@ class EvaluationStep:
         t = token()
         self.pending = f"{write.name}{PENDING}{t}"
         self.replaced = f"{write.name}{REPLACED}{t}"
-        self.set_aside = False
+        self.set_aside = self.moved_in = False
 
     def stage(self, samples: foc.SampleCollection) -> None:
         dataset = samples._root_dataset
@@ -110,6 +111,7 @@ class EvaluationStep:
             old = dataset.get_evaluation_info(self.write.name).config
             fields |= {old.pred_field, old.gt_field}
         self.nones = _Nones(dataset, tuple(sorted(fields)))
+        mark(dataset, "staged", self.pending)  # the repair's to remove, if we are killed
         c = self.result.config
         kwargs: dict[str, Any] = dict(
             gt_field=c.gt_field, eval_key=self.pending, iou=c.iou, classwise=c.classwise,
@@ -124,28 +126,38 @@ class EvaluationStep:
     def commit(self, samples: foc.SampleCollection) -> None:
         dataset, key = samples._root_dataset, self.write.name
         if key in dataset.list_evaluations():
+            mark(dataset, "staged", self.replaced)
             _rename(dataset, key, self.replaced, self.nones)
             self.set_aside = True
         _rename(dataset, self.pending, key, self.nones)
+        self.moved_in = True
         mark_evaluation(dataset, key)
+        unmark(dataset, "staged", self.pending)
 
     def undo(self, samples: foc.SampleCollection) -> None:
         dataset, key = samples._root_dataset, self.write.name
-        if key in dataset.list_evaluations():
+        if self.moved_in:
+            mark(dataset, "staged", self.pending)
             _rename(dataset, key, self.pending, self.nones)
+            unmark(dataset, "evaluation", key)
+            self.moved_in = False
         if self.set_aside:
             _rename(dataset, self.replaced, key, self.nones)
             mark_evaluation(dataset, key)  # the old one is ours again
+            unmark(dataset, "staged", self.replaced)
             self.set_aside = False
 
     def discard(self, samples: foc.SampleCollection) -> None:
         dataset = samples._root_dataset
         if self.pending in dataset.list_evaluations():
             dataset.delete_evaluation(self.pending)
+        unmark(dataset, "staged", self.pending)
 
     def cleanup(self, samples: foc.SampleCollection) -> None:
         if self.set_aside:
-            samples._root_dataset.delete_evaluation(self.replaced)
+            dataset = samples._root_dataset
+            dataset.delete_evaluation(self.replaced)
+            unmark(dataset, "staged", self.replaced)
 
 
 def evaluate_at(
@@ -197,6 +209,8 @@ def evaluate_at(
     c = result.config
     check_evaluation_task(c.task)
     check_samples(result, samples)
+    if not isinstance(overwrite, bool):
+        raise OptionError("overwrite", f"overwrite must be True or False; got {overwrite!r}")
     if threshold is not None:  # checked before anything is written
         threshold = check_number("threshold", threshold)
     write = evaluation_write(c, eval_key, overwrite=overwrite)

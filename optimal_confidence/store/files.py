@@ -28,7 +28,7 @@ import tempfile
 from typing import Any, Callable
 
 from ..spec.options import OptionError
-from .plan import Write
+from .plan import Write, inside
 from .names import token
 from .transaction import apply
 
@@ -58,13 +58,14 @@ def export_root() -> str:
 
 
 def safe_segment(name: str) -> str:
-    """``name`` as one safe folder name: letters, digits, ``.``, ``-`` and
-    ``_`` only, never ``.``/``..``; a name that had to change gets a short
-    hash of itself, so two names never share a folder."""
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip(".") or "dataset"
-    if safe != name:
-        safe = f"{safe}-{hashlib.sha1(name.encode()).hexdigest()[:8]}"
-    return safe
+    """``name`` as one safe folder name: a name of letters, digits, ``.``,
+    ``-`` and ``_`` only (and not starting with a dot) is kept; any other
+    gets those characters and ``+`` with a short hash of itself, so that
+    two names never share a folder (a kept name has no ``+``)."""
+    if re.fullmatch(r"[A-Za-z0-9_-][A-Za-z0-9._-]*", name):
+        return name
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip(".")[:80] or "dataset"
+    return f"{safe}+{hashlib.sha1(name.encode()).hexdigest()[:10]}"
 
 
 def dataset_folder(dataset_name: str) -> str:
@@ -72,34 +73,42 @@ def dataset_folder(dataset_name: str) -> str:
     return os.path.join(export_root(), safe_segment(dataset_name))
 
 
+def _path_text(path: Any, option: str, what: str) -> str:
+    if not isinstance(path, (str, os.PathLike)):
+        raise OptionError(option, f"{option} must be {what}; got {path!r}")
+    text = os.fspath(path)
+    if not isinstance(text, str) or not text.strip() or "\0" in text:
+        raise OptionError(option, f"{option} must be {what}; got {path!r}")
+    if text.endswith(("/", "\\", os.sep)):
+        raise OptionError(option, f"{option} must name a file, not a folder; got {text!r}")
+    return text
+
+
 def confined_path(dataset_name: str, path: Any, option: str = "export_path") -> str:
     """``path`` resolved inside the dataset's export folder.
 
     Raises:
         OptionError: for an absolute path, a ``..`` part, or a path whose
-            symlinks lead out of the folder
+            symlinks (the dataset's folder's included) lead out of the
+            export folder
     """
     folder = dataset_folder(dataset_name)
     where = f"a file name relative to the export folder {folder} (set with ${EXPORT_DIR_ENV})"
-    if not isinstance(path, (str, os.PathLike)) or not os.fspath(path).strip():
-        raise OptionError(option, f"{option} must be {where}; got {path!r}")
-    text = os.fspath(path)
+    text = _path_text(path, option, where)
     parts = re.split(r"[\\/]+", text)
     if os.path.isabs(text) or text.startswith("~") or ".." in parts:
         raise OptionError(option, f"{option} must be {where}, without '..'; got {text!r}")
     full = os.path.normpath(os.path.join(folder, text))
-    real_folder = os.path.realpath(folder)
-    real = os.path.realpath(full)
-    if os.path.commonpath([real, real_folder]) != real_folder or real == real_folder:
-        raise OptionError(option, f"{option} must stay inside {folder}; {text!r} leads to {real}")
+    if not inside(full, folder) or not inside(full, export_root()):
+        raise OptionError(option, f"{option} must stay inside {folder}; {text!r} leads to {os.path.realpath(full)}")
     return full
 
 
-def file_write(path: Any, *, overwrite: bool = False, option: str = "path") -> Write:
-    """The write of a file at ``path`` (made absolute), for the write plan."""
-    if not isinstance(path, (str, os.PathLike)) or not os.fspath(path).strip():
-        raise OptionError(option, f"{option} must be a file path; got {path!r}")
-    return Write("file", os.path.abspath(os.fspath(path)), option, overwrite=overwrite)
+def file_write(path: Any, *, overwrite: bool = False, option: str = "path", root: str | None = None) -> Write:
+    """The write of a file at ``path`` (made absolute), for the write
+    plan; with ``root``, the file must stay inside that folder."""
+    text = _path_text(path, option, "a file path")
+    return Write("file", os.path.abspath(text), option, overwrite=overwrite, root=root)
 
 
 #: the errors of a file system without hard links
@@ -150,8 +159,14 @@ class FileStep:
             missing.append(folder)
             folder = os.path.dirname(folder)
         for d in reversed(missing):
-            os.mkdir(d)
-            self.created.append(d)
+            try:
+                os.mkdir(d)
+                self.created.append(d)
+            except FileExistsError:  # another writer made it meanwhile: not ours to remove
+                pass
+        if self.write.root is not None and not inside(path, self.write.root):
+            # a symlink planted since the plan was checked
+            raise OptionError(self.write.option, f"{self.write.option} must stay inside {self.write.root}")
         name = os.path.basename(path)
         fd, self.tmp = tempfile.mkstemp(
             prefix=f".{name}.", suffix=os.path.splitext(name)[1], dir=os.path.dirname(path)

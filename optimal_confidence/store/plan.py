@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from ..spec.options import OptionError, check_value
+from .marks import get_mark, mark, same_time
 from .names import RUN_METHOD, free_name, is_internal_key
 
 __all__ = [
@@ -43,17 +44,18 @@ __all__ = [
     "evaluation_label_attributes",
     "label_attributes",
     "mark_evaluation",
+    "mark_field",
     "owns_evaluation",
+    "owns_field",
+    "owns_tag",
     "check_run_key",
+    "inside",
     "suggest_eval_key",
 ]
 
 #: the key of a field's ``info`` that marks a field a calibrator wrote
 #: (the value: the predictions field it was calibrated from)
 CALIBRATED_MARK = "optimal_confidence_calibrated_from"
-
-#: the collection that marks the evaluations this package ran
-MARKS_COLLECTION = "optimal_confidence_writes"
 
 #: sample and frame fields of FiftyOne's own (besides the dataset's
 #: defaults, read from the dataset)
@@ -84,6 +86,8 @@ class Write:
         video: for an evaluation, whether it also writes frame fields
         source_field: for a field, the predictions field it is written
             from (its label type must match a field it replaces)
+        root: for a file, the folder it must stay inside (the App's
+            export folder), checked again right before it is written
     """
 
     kind: str
@@ -93,6 +97,10 @@ class Write:
     label_fields: tuple[str, ...] = ()
     video: bool = False
     source_field: str | None = None
+    root: str | None = None
+
+    def __post_init__(self) -> None:
+        _check_name(self)  # of the right type, before anything else reads it
 
     def names(self) -> list[tuple[str, str]]:
         """The ``(kind, name)`` pairs of the dataset this write touches:
@@ -171,31 +179,43 @@ def owns_evaluation(dataset: Any, key: str) -> bool:
     replaced since: the mark holds its timestamp)."""
     if key not in dataset.list_evaluations():
         return False
-    mark = _marks().find_one({"_id": _mark_id(dataset, key)})
-    if mark is None:
-        return False
-    return mark.get("timestamp") == dataset.get_evaluation_info(key).timestamp
+    m = get_mark(dataset, "evaluation", key)
+    return m is not None and same_time(m.get("timestamp"), dataset.get_evaluation_info(key).timestamp)
 
 
 def mark_evaluation(dataset: Any, key: str) -> None:
     """Marks evaluation ``key`` as run by this package (``overwrite`` may
     replace it later)."""
-    stamp = dataset.get_evaluation_info(key).timestamp
-    _marks().replace_one(
-        {"_id": _mark_id(dataset, key)},
-        {"_id": _mark_id(dataset, key), "kind": "evaluation", "timestamp": stamp},
-        upsert=True,
+    mark(dataset, "evaluation", key, timestamp=dataset.get_evaluation_info(key).timestamp)
+
+
+def owns_field(dataset: Any, path: str) -> bool:
+    """Whether field ``path`` is one a calibrator wrote (its ``info``
+    says so, and the mark holds its ``created_at``: not a clone or a
+    namesake)."""
+    if not dataset.has_field(path):
+        return False
+    field = dataset.get_field(path)
+    m = get_mark(dataset, "field", path)
+    return (
+        CALIBRATED_MARK in (getattr(field, "info", None) or {})
+        and m is not None
+        and same_time(m.get("created_at"), getattr(field, "created_at", None))
     )
 
 
-def _marks() -> Any:
-    import fiftyone.core.odm.database as fod
+def owns_tag(dataset: Any, tag: str) -> bool:
+    """Whether the samples tagged ``tag`` are those this package tagged."""
+    m = get_mark(dataset, "tag", tag)
+    if m is None:
+        return False
+    return sorted(dataset.match_tags(tag).values("id")) == sorted(m.get("ids") or [])
 
-    return fod.get_db_conn()[MARKS_COLLECTION]
 
-
-def _mark_id(dataset: Any, key: str) -> str:
-    return f"{dataset._doc.id}/evaluation/{key}"
+def mark_field(dataset: Any, path: str) -> None:
+    """Marks field ``path`` as written by a calibrator."""
+    dataset.reload()
+    mark(dataset, "field", path, created_at=dataset.get_field(path).created_at)
 
 
 def suggest_eval_key(samples: Any, base: str) -> str:
@@ -275,6 +295,8 @@ def _check_evaluation(d: _Dataset, w: Write) -> str | None:
     key = w.name
     if not isinstance(key, str) or not key.isidentifier() or key.startswith("_"):
         raise _refuse(w, f"{w.option} must be a valid identifier not starting with an underscore, e.g. 'deployed'; got {key!r}")
+    if is_internal_key(key):
+        raise _refuse(w, f"{w.option} '{key}' is a name the package uses for writes under way; choose another key")
     suggest = f"choose another key, e.g. '{suggest_eval_key(d.dataset, 'deployed')}'"
     if key in d.brain_runs:
         raise _refuse(w, f"'{key}' is a brain run of dataset '{d.name}'; {suggest}")
@@ -291,16 +313,21 @@ def _check_evaluation(d: _Dataset, w: Write) -> str | None:
             f"Dataset '{d.name}' already has an evaluation '{key}'; choose another key "
             f"or pass overwrite=True to replace it",
         )
+    replaced_fields: set[str] = set()
     if ours:
-        return f"replaces the evaluation '{key}' optimal_confidence ran, and its fields"
-    for path in evaluation_fields(w):
-        if path in d.paths or path.split(".")[-1] in d.reserved:
-            raise _refuse(
-                w,
-                f"{w.option} '{key}' would write the field '{path}', which dataset "
-                f"'{d.name}' already has (or FiftyOne reserves); {suggest}",
-            )
+        old = d.dataset.get_evaluation_info(key).config
+        replaced_fields = {old.pred_field, old.gt_field}
+    else:
+        for path in evaluation_fields(w):
+            if path in d.paths or path.split(".")[-1] in d.reserved:
+                raise _refuse(
+                    w,
+                    f"{w.option} '{key}' would write the field '{path}', which dataset "
+                    f"'{d.name}' already has (or FiftyOne reserves); {suggest}",
+                )
     for field in w.label_fields:
+        if field in replaced_fields:  # the attributes are the replaced evaluation's
+            continue
         clash = sorted(set(evaluation_label_attributes(key)) & d.attributes(field))
         if clash:
             raise _refuse(
@@ -309,7 +336,7 @@ def _check_evaluation(d: _Dataset, w: Write) -> str | None:
                 f"object of '{field}', which its objects already have: FiftyOne's "
                 f"evaluation would overwrite it; {suggest}",
             )
-    return None
+    return f"replaces the evaluation '{key}' optimal_confidence ran, and its fields" if ours else None
 
 
 def _check_field(d: _Dataset, w: Write) -> str | None:
@@ -317,14 +344,17 @@ def _check_field(d: _Dataset, w: Write) -> str | None:
     name = path.split(".")[-1]
     if name in d.reserved:
         raise _refuse(w, f"{w.option} '{name}' is a field FiftyOne reserves; name a new field")
+    if is_internal_key(name):
+        raise _refuse(w, f"{w.option} '{name}' is a name the package uses for writes under way; name another field")
     if path not in d.paths:
         return None
     field = d.dataset.get_field(path)
-    mark = (getattr(field, "info", None) or {}).get(CALIBRATED_MARK)
+    source = (getattr(field, "info", None) or {}).get(CALIBRATED_MARK)
+    ours = owns_field(d.dataset, path)
     if not w.overwrite:
-        unless = " or pass overwrite=True to replace it" if mark else " (a calibrator did not write it: it is never replaced)"
+        unless = " or pass overwrite=True to replace it" if ours else " (a calibrator did not write it: it is never replaced)"
         raise _refuse(w, f"Dataset '{d.name}' already has a field '{path}'; name a new field{unless}")
-    if mark is None:
+    if not ours:
         raise _refuse(
             w,
             f"Field '{path}' of dataset '{d.name}' was not written by a calibrator, and "
@@ -340,11 +370,21 @@ def _check_field(d: _Dataset, w: Write) -> str | None:
                 f"calibrated earlier, and '{w.source_field}' holds {want.__name__}: name a "
                 f"new field",
             )
-    return f"replaces the calibrated confidences in '{path}' (from '{mark}')"
+    return f"replaces the calibrated confidences in '{path}' (from '{source}')"
+
+
+def inside(path: str, root: str) -> bool:
+    """Whether ``path``, its symlinks resolved, lies inside ``root`` (also
+    resolved)."""
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(path)
+    return real != real_root and os.path.commonpath([real, real_root]) == real_root
 
 
 def _check_file(w: Write) -> str | None:
     path = w.name
+    if w.root is not None and not inside(path, w.root):
+        raise _refuse(w, f"{w.option} must stay inside {w.root}; {path} leads to {os.path.realpath(path)}")
     if os.path.isdir(path):
         raise _refuse(w, f"{path} is a folder; name a file")
     folder = os.path.dirname(path)
@@ -364,10 +404,27 @@ def _check_file(w: Write) -> str | None:
     return None
 
 
-def _check_tag(w: Write) -> str | None:
-    if not isinstance(w.name, str) or not w.name.strip():
-        raise _refuse(w, f"{w.option} must be a non-empty tag; got {w.name!r}")
-    return None
+def _check_tag(d: _Dataset, w: Write) -> str | None:
+    tagged = d.dataset.match_tags(w.name).count()
+    if not tagged:
+        return None
+    if not (w.overwrite and owns_tag(d.dataset, w.name)):
+        unless = " or pass overwrite=True to move it" if owns_tag(d.dataset, w.name) else " (not tagged by this package: never moved)"
+        raise _refuse(
+            w,
+            f"{tagged} samples of dataset '{d.name}' already have the tag '{w.name}'; "
+            f"choose another tag{unless}",
+        )
+    return f"moves the tag '{w.name}' from the {tagged} samples this package tagged"
+
+
+def _check_name(w: Write) -> None:
+    """A name of the right type, before anything else reads it."""
+    if not isinstance(w.name, str) or not w.name or "\0" in w.name:
+        what = {"file": "a file path", "run": "a run key", "evaluation": "an evaluation key"}.get(w.kind, "a name")
+        raise _refuse(w, f"{w.option} must be {what}; got {w.name!r}")
+    if not isinstance(w.overwrite, bool):
+        raise OptionError("overwrite", f"overwrite must be True or False; got {w.overwrite!r}")
 
 
 def _check_together(writes: list[Write]) -> None:
@@ -410,6 +467,14 @@ def check_writes(samples: Any, writes: Iterable[Write]) -> list[str]:
     writes = list(writes)
     _check_together(writes)
     d = _Dataset(samples._root_dataset) if any(w.kind != "file" for w in writes) else None
+    if d is not None and samples._dataset is not samples._root_dataset:
+        for w in writes:
+            if w.kind in ("evaluation", "field", "tag"):
+                raise _refuse(
+                    w,
+                    f"{w.option}: this is a patches, clips or frames view, whose samples are "
+                    f"not the dataset's; write from a view of the dataset's own samples",
+                )
     replaced = []
     for w in writes:
         if w.kind == "run":
@@ -421,7 +486,7 @@ def check_writes(samples: Any, writes: Iterable[Write]) -> list[str]:
         elif w.kind == "file":
             what = _check_file(w)
         elif w.kind == "tag":
-            what = _check_tag(w)
+            what = _check_tag(d, w)
         else:
             raise ValueError(f"unknown write kind {w.kind!r}")
         if what:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import fiftyone.core.collections as foc
 
 from .claims import is_claimed
+from .marks import marked_names, unmark
 from .names import PENDING as _PENDING
 from .names import REPLACED as _REPLACED
 from .names import RUN_METHOD, free_name, internal_match, is_internal_key, token
@@ -91,7 +92,7 @@ class RunStep:
         t = token()
         self.pending = f"{write.name}{_PENDING}{t}"
         self.replaced = f"{write.name}{_REPLACED}{t}"
-        self.set_aside = False
+        self.set_aside = self.moved_in = False
 
     def recover(self, samples: foc.SampleCollection) -> None:
         finish_interrupted(samples._root_dataset, self.write.name)
@@ -105,11 +106,13 @@ class RunStep:
             samples.rename_run(key, self.replaced)
             self.set_aside = True
         samples.rename_run(self.pending, key)
+        self.moved_in = True
 
     def undo(self, samples: foc.SampleCollection) -> None:
         key = self.write.name
-        if key in samples.list_runs():
+        if self.moved_in:
             samples.rename_run(key, self.pending)
+            self.moved_in = False
         if self.set_aside:
             samples.rename_run(self.replaced, key)
             self.set_aside = False
@@ -171,12 +174,12 @@ def store_run(
 def finish_interrupted(dataset: Any, run_key: str) -> None:
     """An overwrite of ``run_key`` killed between setting the old run aside
     and renaming the new one in: the old run comes back (the store did not
-    finish)."""
+    finish). Only runs this package stored are touched."""
     if run_key in dataset.list_runs():
         return
-    for key in dataset.list_runs():
+    for key in dataset.list_runs(method=RUN_METHOD):
         m = internal_match(key)
-        if m and m.group("key") == run_key and m.group("kind").endswith("oc_replaced_"):
+        if m and m.group("key") == run_key and m.group("kind") == _REPLACED:
             dataset.rename_run(key, run_key)
             return
 
@@ -245,9 +248,13 @@ def _repair_leftovers(dataset: Any) -> dict[str, str]:
             ("frame field", lambda: list(dataset.get_frame_field_schema()),
              dataset.rename_frame_field, dataset.delete_frame_field)
         )
+    staged = marked_names(dataset, "staged")
     for kind, names, rename, delete in kinds:
         for name in names():
             m = internal_match(name)
+            path = ("frames." if kind == "frame field" else "") + name
+            if m and path not in staged:
+                continue  # not ours: a user's name that looks like one
             claim = ("evaluation", m.group("key")) if m and kind == "evaluation" else (
                 "field", ("frames." if kind == "frame field" else "") + (m.group("key") if m else "")
             )
@@ -259,6 +266,7 @@ def _repair_leftovers(dataset: Any) -> dict[str, str]:
             else:
                 delete(name)
                 done[f"{kind} {name}"] = "deleted"
+            unmark(dataset, "staged", path)
     return done
 
 

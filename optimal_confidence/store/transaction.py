@@ -35,6 +35,9 @@ __all__ = ["Step", "apply"]
 
 logger = logging.getLogger(__name__)
 
+#: how long a plan waits for another process's plan on the same dataset
+WAIT = 300.0
+
 
 class Step(Protocol):
     """One write of a plan, in phases (see the module)."""
@@ -53,8 +56,9 @@ class Step(Protocol):
         """Renames it into place, setting aside what it replaces."""
 
     def undo(self, samples: Any) -> None:
-        """Reverses :meth:`commit`: the new thing back under its temporary
-        name, the replaced one back in place."""
+        """Reverses what :meth:`commit` did, also when it failed halfway:
+        the new thing back under its temporary name, the replaced one back
+        in place."""
 
     def discard(self, samples: Any) -> None:
         """Deletes the staged thing (before or after :meth:`undo`)."""
@@ -72,6 +76,12 @@ def _quietly(what: str, fn: Any, samples: Any) -> None:
 
 def _busy_error(dataset: Any, steps: Sequence[Step], e: Busy) -> OptionError:
     write = next((s.write for s in steps if (e.kind, e.name) in s.write.names()), steps[0].write)
+    if e.kind == "dataset":
+        return OptionError(
+            write.option,
+            f"Another process has been writing to dataset '{dataset.name}' for "
+            f"{WAIT:g} s; nothing was written: try again when it is done",
+        )
     if write.kind == "run":
         return OptionError(
             write.option,
@@ -100,9 +110,12 @@ def apply(samples: Any, steps: Sequence[Step]) -> list[str]:
     if not steps:
         return []
     dataset = samples._root_dataset
-    names = [n for s in steps for n in s.write.names()]
+    # the dataset's document is one: plans that write it run one at a time
+    # (FiftyOne saves a schema whole, so two processes adding fields at
+    # once can lose one's); each waits its turn, then checks again
+    names = [("dataset", "plan")] + [n for s in steps for n in s.write.names()]
     try:
-        with claimed(dataset, names):
+        with claimed(dataset, names, wait=WAIT):
             dataset.reload()  # what other processes wrote
             for s in steps:
                 if hasattr(s, "recover"):
@@ -124,8 +137,8 @@ def _stage_and_commit(samples: Any, steps: Sequence[Step]) -> None:
             staged.append(s)
             s.stage(samples)
         for s in steps:
+            committed.append(s)  # a commit that fails halfway is undone too
             s.commit(samples)
-            committed.append(s)
     except BaseException:
         for s in reversed(committed):
             _quietly(f"undo the {s.write.kind} '{s.write.name}'", s.undo, samples)

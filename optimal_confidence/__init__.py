@@ -40,6 +40,13 @@ _EXPORTS = {
     "Calibration": ".certainty.calibration",
     "Calibrator": ".certainty.calibration",
     "Guarantee": ".certainty.guarantee",
+    "estimate": ".result.production",
+    "plan_labels": ".result.production",
+    "verify": ".result.production",
+    "Estimate": ".certainty.unlabeled",
+    "LabelPlan": ".certainty.labeling",
+    "Verification": ".certainty.labeling",
+    "Shift": ".certainty.shift",
 }
 
 __all__ = sorted(_EXPORTS)

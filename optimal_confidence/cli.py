@@ -85,6 +85,29 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                 add_option(group, o)
 
 
+def _add_after_deployment(p: argparse.ArgumentParser) -> None:
+    after = p.add_argument_group("after deployment: new images without labels")
+    after.add_argument(
+        "--estimate-on", metavar="TAG_OR_VIEW",
+        help="estimate precision, recall and F1 at the chosen threshold on these new "
+        "images (a saved view, else a tag), without their labels, and check for a shift",
+    )
+    after.add_argument(
+        "--plan-labels", type=int, metavar="N",
+        help="with --estimate-on: choose N images to label to verify the threshold, "
+        "and tag them (--label-tag)",
+    )
+    after.add_argument("--label-tag", default="label_next", metavar="TAG",
+                       help="the tag of the images to label (default: label_next)")
+    after.add_argument("--plan-file", metavar="PATH",
+                       help="with --plan-labels: save the plan here; with --verify: read it")
+    after.add_argument(
+        "--verify", action="store_true",
+        help="with --estimate-on: verify the threshold with the new images labeled in --gt "
+        "(drawn by --plan-file, else taken as a uniform sample)",
+    )
+
+
 def _add_cli_options(p: argparse.ArgumentParser) -> None:
     src = p.add_argument_group("what to sweep")
     which = src.add_mutually_exclusive_group(required=True)
@@ -108,6 +131,7 @@ def _add_cli_options(p: argparse.ArgumentParser) -> None:
     held = p.add_argument_group("held-out check")
     held.add_argument("--check-tag", metavar="TAG", help="check the chosen threshold on the samples with this tag")
     held.add_argument("--check-view", metavar="NAME", help="check the chosen threshold on this saved view")
+    _add_after_deployment(p)
     gate = p.add_argument_group("check a deployed threshold (for CI)")
     gate.add_argument("--at", type=float, metavar="T", help="report the metrics at threshold T")
     for name in ("f1", "precision", "recall"):
@@ -260,6 +284,7 @@ class _Found(NamedTuple):
     outcome: Any
     check: Any
     calibration: Any = None
+    after: dict[str, Any] = {}
 
 
 def _check_cli_args(args: argparse.Namespace) -> None:
@@ -269,6 +294,45 @@ def _check_cli_args(args: argparse.Namespace) -> None:
         raise ValueError(f"--demo-samples must be at least 1; got {args.demo_samples}")
     if args.rows < 0:
         raise ValueError(f"--rows must be at least 0; got {args.rows}")
+    if (args.plan_labels is not None or args.verify) and not args.estimate_on:
+        raise ValueError("--plan-labels and --verify go with --estimate-on TAG_OR_VIEW (the new images)")
+    if args.plan_labels is not None and args.verify:
+        raise ValueError("--plan-labels chooses images to label, --verify uses them once labeled: one at a time")
+
+
+def _new_images(dataset: Any, name: str) -> Any:
+    """A saved view of that name, else the samples with that tag."""
+    if dataset.has_saved_view(name):
+        return dataset.load_saved_view(name)
+    return _select(dataset, None, name)
+
+
+def _after_deployment(args: argparse.Namespace, dataset: Any, result: Any, overwrite: bool) -> dict[str, Any]:
+    """The estimate on the new images, and the label plan or the
+    verification asked for."""
+    from .certainty.labeling import LabelPlan
+    from .store.files import file_write, write_file
+
+    new = _new_images(dataset, args.estimate_on)
+    out: dict[str, Any] = {"estimate": result.estimate(new, seed=0)}
+    if args.plan_labels is not None:
+        plan = result.plan_labels(new, args.plan_labels, seed=0)
+        if args.plan_file:  # checked before the tags are written
+            write = file_write(args.plan_file, overwrite=overwrite, option="--plan-file")
+            text = json.dumps(plan.to_dict()) + "\n"
+            write_file(write, lambda tmp: open(tmp, "w").write(text))
+        plan.tag(new, args.label_tag, overwrite=overwrite)
+        out["plan"] = plan
+    if args.verify:
+        plan = None
+        if args.plan_file:
+            try:
+                with open(args.plan_file) as f:
+                    plan = LabelPlan.from_dict(json.load(f))
+            except (OSError, ValueError, KeyError) as e:
+                raise ValueError(f"--plan-file {args.plan_file}: cannot read a label plan ({e})") from None
+        out["verification"] = result.verify(new, gt_field=result.config.gt_field, plan=plan)
+    return out
 
 
 def compute(args: argparse.Namespace, options: dict[str, Any]) -> _Found:
@@ -308,9 +372,10 @@ def compute(args: argparse.Namespace, options: dict[str, Any]) -> _Found:
     outcome = execute(
         samples, request, progress=False, strict_band=True, before_store=before_store, files=files
     )
+    after = _after_deployment(args, dataset, outcome.result, request.overwrite) if args.estimate_on else {}
     return _Found(
         dataset, samples, outcome, checks[0] if checks else None,
-        calibrations[0] if calibrations else None,
+        calibrations[0] if calibrations else None, after,
     )
 
 
@@ -340,7 +405,9 @@ def _print_json(found: _Found, at: dict[str, Any] | None) -> None:
         out["review_band"] = band.to_dict()
     if found.check is not None:
         out["held_out"] = found.check.to_dict()
-    print(json.dumps(out, indent=2))
+    for name, value in found.after.items():
+        out[name] = value.to_dict()
+    print(json.dumps(out, indent=2, default=_plain))
 
 
 def _print_text(args: argparse.Namespace, found: _Found, at: dict[str, Any] | None) -> None:
@@ -370,6 +437,20 @@ def _print_text(args: argparse.Namespace, found: _Found, at: dict[str, Any] | No
         print(f"\nCalibrated confidences written to the new field '{o.calibrated_field}'")
     if found.calibration is not None:
         print("\n" + calibration_table(found.calibration))
+    after = found.after
+    if "estimate" in after:
+        print("\nOn the new images '" + args.estimate_on + "': " + after["estimate"].report())
+    if "plan" in after:
+        print(f"\nLabel plan: {after['plan'].summary()}; tagged '{args.label_tag}'")
+    if "verification" in after:
+        print("\n" + after["verification"].summary())
+
+
+def _plain(value: Any) -> Any:
+    """JSON for numpy values."""
+    if hasattr(value, "tolist"):  # numpy arrays and scalars
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def _write_plot(result: Any, path: str, band: Any) -> None:

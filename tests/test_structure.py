@@ -51,6 +51,7 @@ LAYERS: list[tuple[str, tuple[str, ...], str]] = [
 #: a higher one that it only reads. Any other import counts.
 ANNOTATION_ONLY = {
     ("result.checks", "result.result"),
+    ("result.production", "result.result"),
     ("spec.request", "result.result"),
     ("records.views", "result.result"),
     ("store.runs", "result.result"),

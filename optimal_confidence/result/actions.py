@@ -18,6 +18,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from ..certainty.calibration import Calibration, Calibrator
     from ..certainty.heldout import HeldOutCheck
+    from ..certainty.labeling import LabelPlan, Verification
+    from ..certainty.unlabeled import Estimate
 
 __all__ = ["ResultActions"]
 
@@ -57,6 +59,30 @@ class ResultActions:
         from ..store.evaluation import evaluate_at
 
         return evaluate_at(self, samples, eval_key, threshold=threshold, overwrite=overwrite)
+
+    # -- after deployment: new images without labels -----------------------------
+
+    def estimate(self, samples: "foc.SampleCollection", **kwargs: Any) -> "Estimate":
+        """Precision, recall and F1 of this threshold on new images without
+        labels, with intervals and a shift check; see
+        :func:`optimal_confidence.result.production.estimate`."""
+        from .production import estimate
+
+        return estimate(self, samples, **kwargs)
+
+    def plan_labels(self, samples: "foc.SampleCollection", budget: int, **kwargs: Any) -> "LabelPlan":
+        """Which ``budget`` new images to label to verify this threshold;
+        see :func:`optimal_confidence.result.production.plan_labels`."""
+        from .production import plan_labels
+
+        return plan_labels(self, samples, budget, **kwargs)
+
+    def verify(self, samples: "foc.SampleCollection", **kwargs: Any) -> "Verification":
+        """This threshold on new images, from a few of them labeled; see
+        :func:`optimal_confidence.result.production.verify`."""
+        from .production import verify
+
+        return verify(self, samples, **kwargs)
 
     # -- deployment -------------------------------------------------------------
 

@@ -86,19 +86,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
 
 
 def _add_after_deployment(p: argparse.ArgumentParser) -> None:
-    after = p.add_argument_group("after deployment: new images without labels")
-    after.add_argument(
-        "--estimate-on", metavar="TAG_OR_VIEW",
-        help="estimate precision, recall and F1 at the chosen threshold on these new "
-        "images (a saved view, else a tag), without their labels, and check for a shift",
-    )
-    after.add_argument(
-        "--plan-labels", type=int, metavar="N",
-        help="with --estimate-on: choose N images to label to verify the threshold, "
-        "and tag them (--label-tag)",
-    )
-    after.add_argument("--label-tag", default="label_next", metavar="TAG",
-                       help="the tag of the images to label (default: label_next)")
+    after = p.add_argument_group("after deployment: the label plan")
     after.add_argument("--plan-file", metavar="PATH",
                        help="with --plan-labels: save the plan here; with --verify: read it")
     after.add_argument(
@@ -287,52 +275,36 @@ class _Found(NamedTuple):
     after: dict[str, Any] = {}
 
 
-def _check_cli_args(args: argparse.Namespace) -> None:
+def _check_cli_args(args: argparse.Namespace, options: dict[str, Any]) -> None:
     """The command line's own arguments, checked before anything is read
     or written."""
     if args.demo and args.demo_samples < 1:
         raise ValueError(f"--demo-samples must be at least 1; got {args.demo_samples}")
     if args.rows < 0:
         raise ValueError(f"--rows must be at least 0; got {args.rows}")
-    if (args.plan_labels is not None or args.verify) and not args.estimate_on:
-        raise ValueError("--plan-labels and --verify go with --estimate-on TAG_OR_VIEW (the new images)")
-    if args.plan_labels is not None and args.verify:
+    if args.verify and not options.get("estimate_on"):
+        raise ValueError("--verify goes with --estimate-on TAG_OR_VIEW (the new images, some now labeled)")
+    if args.verify and options.get("plan_labels") is not None:
         raise ValueError("--plan-labels chooses images to label, --verify uses them once labeled: one at a time")
+    if args.plan_file and not (args.verify or options.get("plan_labels")):
+        raise ValueError("--plan-file goes with --plan-labels (to save the plan) or --verify (to read it)")
 
 
-def _new_images(dataset: Any, name: str) -> Any:
-    """A saved view of that name, else the samples with that tag."""
-    if dataset.has_saved_view(name):
-        return dataset.load_saved_view(name)
-    return _select(dataset, None, name)
-
-
-def _after_deployment(args: argparse.Namespace, dataset: Any, result: Any, overwrite: bool) -> dict[str, Any]:
-    """The estimate on the new images, and the label plan or the
-    verification asked for."""
+def _verify(args: argparse.Namespace, samples: Any, outcome: Any) -> Any:
+    """``--verify``: the new images' labels, drawn by ``--plan-file`` (else
+    taken as a uniform sample)."""
     from .certainty.labeling import LabelPlan
-    from .store.files import file_write, write_file
+    from .run.jobs import new_images
 
-    new = _new_images(dataset, args.estimate_on)
-    out: dict[str, Any] = {"estimate": result.estimate(new, seed=0)}
-    if args.plan_labels is not None:
-        plan = result.plan_labels(new, args.plan_labels, seed=0)
-        if args.plan_file:  # checked before the tags are written
-            write = file_write(args.plan_file, overwrite=overwrite, option="--plan-file")
-            text = json.dumps(plan.to_dict()) + "\n"
-            write_file(write, lambda tmp: open(tmp, "w").write(text))
-        plan.tag(new, args.label_tag, overwrite=overwrite)
-        out["plan"] = plan
-    if args.verify:
-        plan = None
-        if args.plan_file:
-            try:
-                with open(args.plan_file) as f:
-                    plan = LabelPlan.from_dict(json.load(f))
-            except (OSError, ValueError, KeyError) as e:
-                raise ValueError(f"--plan-file {args.plan_file}: cannot read a label plan ({e})") from None
-        out["verification"] = result.verify(new, gt_field=result.config.gt_field, plan=plan)
-    return out
+    plan = None
+    if args.plan_file:
+        try:
+            with open(args.plan_file) as f:
+                plan = LabelPlan.from_dict(json.load(f))
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise ValueError(f"--plan-file {args.plan_file}: cannot read a label plan ({e})") from None
+    new = new_images(samples, args.estimate_on_name)
+    return outcome.result.verify(new, gt_field=outcome.result.config.gt_field, plan=plan)
 
 
 def compute(args: argparse.Namespace, options: dict[str, Any]) -> _Found:
@@ -346,7 +318,7 @@ def compute(args: argparse.Namespace, options: dict[str, Any]) -> _Found:
     from .spec.request import RunRequest
 
     request = RunRequest.build(**options)
-    _check_cli_args(args)
+    _check_cli_args(args, options)
     dataset = _dataset(args)
     samples = _select(dataset, args.view, args.tag)
     held_out = (
@@ -363,16 +335,20 @@ def compute(args: argparse.Namespace, options: dict[str, Any]) -> _Found:
         if args.calibration:  # confidences outside [0, 1] fail here
             calibrations.append(outcome.result.calibration())
 
+    from .store.files import file_write
+
     files = []
     if args.plot:  # the figure is written with the rest of the plan
-        from .store.files import file_write
-
         plot = file_write(args.plot, overwrite=request.overwrite, option="--plot")
         files.append((plot, lambda outcome, tmp: _write_plot(outcome.result, tmp, outcome.band)))
+    if args.plan_file and request.plan_labels is not None:  # the label plan, to verify later
+        saved = file_write(args.plan_file, overwrite=request.overwrite, option="--plan-file")
+        files.append((saved, lambda outcome, tmp: _write_json(tmp, outcome.label_plan.to_dict())))
     outcome = execute(
         samples, request, progress=False, strict_band=True, before_store=before_store, files=files
     )
-    after = _after_deployment(args, dataset, outcome.result, request.overwrite) if args.estimate_on else {}
+    args.estimate_on_name = request.estimate_on
+    after = {"verification": _verify(args, samples, outcome)} if args.verify else {}
     return _Found(
         dataset, samples, outcome, checks[0] if checks else None,
         calibrations[0] if calibrations else None, after,
@@ -407,6 +383,8 @@ def _print_json(found: _Found, at: dict[str, Any] | None) -> None:
         out["held_out"] = found.check.to_dict()
     for name, value in found.after.items():
         out[name] = value.to_dict()
+    if o.label_plan is not None:
+        out["label_plan"]["draws"] = o.label_plan.budget
     print(json.dumps(out, indent=2, default=_plain))
 
 
@@ -437,13 +415,18 @@ def _print_text(args: argparse.Namespace, found: _Found, at: dict[str, Any] | No
         print(f"\nCalibrated confidences written to the new field '{o.calibrated_field}'")
     if found.calibration is not None:
         print("\n" + calibration_table(found.calibration))
-    after = found.after
-    if "estimate" in after:
-        print("\nOn the new images '" + args.estimate_on + "': " + after["estimate"].report())
-    if "plan" in after:
-        print(f"\nLabel plan: {after['plan'].summary()}; tagged '{args.label_tag}'")
-    if "verification" in after:
-        print("\n" + after["verification"].summary())
+    if o.estimate is not None:
+        print(f"\nOn the new images '{args.estimate_on_name}': " + o.estimate.report())
+    if o.label_plan is not None:
+        print(f"\nLabel plan: {o.label_plan.summary()}; tagged '{o.label_tag}'")
+    if "verification" in found.after:
+        print("\n" + found.after["verification"].summary())
+
+
+def _write_json(path: str, data: Any) -> None:
+    with open(path, "w") as f:
+        json.dump(data, f)
+        f.write("\n")
 
 
 def _plain(value: Any) -> Any:

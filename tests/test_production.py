@@ -205,4 +205,34 @@ def test_the_command_line_estimates_plans_and_verifies(splits, tmp_path, capsys)
     printed = json.loads(capsys.readouterr().out)
     assert printed["verification"]["n_draws"] == 15 and "estimate" in printed
     assert main(["--dataset", "oc-demo-200", "--verify"]) == 2
-    assert "go with --estimate-on" in capsys.readouterr().err
+    assert "goes with --estimate-on" in capsys.readouterr().err
+
+
+def test_the_operator_estimates_and_plans_on_new_images(splits, demo_dataset):
+    import fiftyone.operators as foo
+
+    from test_operator import URI
+
+    train, val = splits
+    params = dict(
+        pred_field="predictions", gt_field="ground_truth", show_after=True,
+        estimate_on="val", plan_labels=12, label_tag="label_next", run_key="op_after",
+    )
+    try:
+        out = foo.execute_operator(URI, ctx=dict(view=train, params=params)).result
+        assert out["estimate"]["precision_ci"][0] <= out["estimate"]["precision"] <= out["estimate"]["precision_ci"][1]
+        from optimal_confidence.outputs.reports import output_markdown
+
+        shown = output_markdown(out)  # what the operator's output shows
+        assert "**On the new images:**" in shown and "**Shift check:**" in shown and "**Label plan:**" in shown
+        tagged = sorted(demo_dataset.match_tags("label_next").values("id"))
+        assert tagged == sorted(out["label_plan"]["sample_ids"]) and len(tagged) <= 12
+        assert set(tagged) <= set(val.values("id"))
+        # a name that is neither a saved view nor a tag: refused before anything is written
+        with pytest.raises(Exception, match="no saved view 'nowhere' and no sample tagged 'nowhere'"):
+            bad = {**params, "estimate_on": "nowhere", "run_key": "op_x", "plan_labels": None}
+            foo.execute_operator(URI, ctx=dict(view=train, params=bad)).raise_exceptions()
+        assert "op_x" not in demo_dataset.list_runs()
+    finally:
+        if "op_after" in demo_dataset.list_runs():
+            demo_dataset.delete_run("op_after")

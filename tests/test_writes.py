@@ -527,7 +527,7 @@ def test_every_request_is_refused_whole_or_makes_only_its_planned_writes(tmp_pat
     rng = random.Random(19)
     outcomes = {"refused": 0, "done": 0}
     try:
-        for i in range(int(os.environ.get("OC_PROPERTY_REQUESTS", 300))):
+        for i in range(int(os.environ.get("OC_PROPERTY_REQUESTS", 250))):
             options = _draw(rng)
             confine = options.pop("confine")
             files = tmp_path / f"f{i}"

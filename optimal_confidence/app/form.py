@@ -79,6 +79,12 @@ _FOLDS = (
         "threshold(s) to a file for deployment",
         ("evaluate_key", "export_path", "export_format"),
     ),
+    (
+        "show_after", "After deployment: new images without labels",
+        "Estimate the threshold's precision and recall on new images, check for a "
+        "shift, and choose the fewest images to label to verify it",
+        ("estimate_on", "plan_labels", "label_tag"),
+    ),
 )
 _FOLD_OF = {name: fold for fold in _FOLDS for name in fold[3]}
 

@@ -577,6 +577,12 @@ def output_markdown(out: Mapping[str, Any]) -> str:
         lines += ["", f"FiftyOne evaluation at the chosen threshold stored as `{out['evaluation']}`"]
     if out.get("calibrated_field"):
         lines += ["", f"Calibrated confidences written to the new field `{out['calibrated_field']}`"]
+    if out.get("estimate"):
+        est = out["estimate"]
+        lines += ["", f"**On the new images:** {est['summary']}", "", f"**Shift check:** {est['shift']}"]
+    if out.get("label_plan"):
+        plan = out["label_plan"]
+        lines += ["", f"**Label plan:** {plan['summary']}; tagged `{plan['tag']}`"]
     return "\n".join(lines)
 
 

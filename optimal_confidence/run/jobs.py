@@ -24,16 +24,19 @@ from ..records.fields import task_of
 from ..records.sources import shared_fast_sources
 from ..records.sweeping import Progress, choose_fields, prepare
 from ..result.comparison import ModelComparison, comparison_run_key
+from ..spec.options import OptionError
 from ..spec.request import RunRequest
 from ..store.calibrated import CalibratedFieldStep, field_write
 from ..store.evaluation import EvaluationStep, check_evaluation_task, evaluation_write
 from ..store.files import FileStep, confined_path, dataset_folder, file_write
 from ..store.plan import Write, check_writes
 from ..store.runs import RemoveRunStep, RunStep, stale_members
+from ..store.tags import TagStep, tag_write
 from ..store.transaction import apply
+from ..result import production
 from .pipeline import Outcome, run
 
-__all__ = ["FileOutput", "check", "execute", "model_requests", "plan_writes"]
+__all__ = ["FileOutput", "check", "execute", "model_requests", "new_images", "plan_writes"]
 
 #: a file the caller adds to the plan (the command line's figure): its
 #: write, and what writes its content to a path, given the outcome
@@ -93,6 +96,8 @@ def plan_writes(
         writes.append(evaluation_write(r, r.evaluate_key, overwrite=r.overwrite, option="evaluate_key"))
     if r.calibrated_field is not None:
         writes.append(field_write(r.pred_field, r.calibrated_field, overwrite=r.overwrite, option="calibrated_field"))
+    if r.plan_labels is not None:
+        writes.append(tag_write(r.label_tag, overwrite=r.overwrite, option="label_tag"))
     if r.export_path is not None:
         name = samples._root_dataset.name
         path = confined_path(name, r.export_path) if confine else r.export_path
@@ -148,8 +153,41 @@ def _steps(
         elif w.kind == "file":
             text = render(main.result, export_format(w.name, r.export_format))
             steps.append(FileStep(w, lambda tmp, text=text: _write_text(tmp, text)))
+        elif w.kind == "tag":
+            steps.append(TagStep(w, main.label_plan.sample_ids))
     steps += [FileStep(w, lambda tmp, put=put: put(main, tmp)) for w, put in files]
     return steps
+
+
+def new_images(samples: foc.SampleCollection, name: str) -> foc.SampleCollection:
+    """The new images ``estimate_on`` names: a saved view of the dataset,
+    else the samples with that tag.
+
+    Raises:
+        OptionError: when it names neither
+    """
+    dataset = samples._root_dataset
+    if dataset.has_saved_view(name):
+        return dataset.load_saved_view(name)
+    tagged = dataset.match_tags(name)
+    if len(tagged.limit(1)) == 0:
+        raise OptionError(
+            "estimate_on",
+            f"Dataset '{dataset.name}' has no saved view '{name}' and no sample tagged "
+            f"'{name}': name the new images by a saved view or a tag",
+        )
+    return tagged
+
+
+def _after_deployment(samples: foc.SampleCollection, r: RunRequest, main: Outcome) -> Outcome:
+    """The estimate on the new images ``estimate_on`` names, and the label
+    plan asked for (tagged with the plan's other writes)."""
+    new = new_images(samples, r.estimate_on)
+    estimate = production.estimate(main.result, new, seed=0)
+    plan = None
+    if r.plan_labels is not None:
+        plan = production.plan_labels(main.result, new, r.plan_labels, seed=0)
+    return dataclasses.replace(main, estimate=estimate, label_plan=plan, label_tag=r.label_tag if plan else None)
 
 
 def _write_text(path: str, text: str) -> None:
@@ -196,6 +234,8 @@ def execute(
     requests, label_types = _prepared(samples, request)
     writes = plan_writes(samples, requests, label_types[0], confine=confine)
     check_writes(samples, writes + [w for w, _ in files])  # before anything is read
+    if requests[0].estimate_on is not None:
+        new_images(samples, requests[0].estimate_on)
     sources = None
     if len(requests) > 1:
         sources = shared_fast_sources(samples, requests, label_types[0], progress)
@@ -211,9 +251,11 @@ def execute(
         if len(requests) > 1 else None
     )
     main = dataclasses.replace(outcomes[0], comparison=comparison)
+    if requests[0].estimate_on is not None:
+        main = _after_deployment(samples, requests[0], main)
     if before_store is not None:
         before_store(main)
-    apply(samples, _steps(samples, requests, outcomes, writes, files))
+    apply(samples, _steps(samples, requests, [main, *outcomes[1:]], writes, files))
     done = {w.kind: w.name for w in writes if w.kind in ("evaluation", "field", "file")}
     return dataclasses.replace(
         main,

@@ -107,17 +107,36 @@ class Outcome:
     exported: str | None = None
     evaluation: str | None = None
     calibrated_field: str | None = None
+    estimate: Any = None
+    label_plan: Any = None
+    label_tag: str | None = None
 
     def done(self) -> dict[str, Any]:
         """What the actions did, as plain values, only those done:
         ``comparison`` (the models' operating points), ``exported`` (the
-        file), ``evaluation`` (the key), ``calibrated_field``."""
+        file), ``evaluation`` (the key), ``calibrated_field``, ``estimate``
+        (on the new images, with its ``summary`` and the shift check's) and
+        ``label_plan`` (its ``summary``, the tag and the images tagged)."""
         out: dict[str, Any] = {}
         if self.comparison is not None:
             out["comparison"] = self.comparison.operating_points()
         for name in ("exported", "evaluation", "calibrated_field"):
             if getattr(self, name):
                 out[name] = getattr(self, name)
+        if self.estimate is not None:
+            est = self.estimate
+            out["estimate"] = {
+                **{k: getattr(est, k) for k in ("precision", "recall", "f1", "tp", "fp", "fn")},
+                **{k: list(getattr(est, k)) for k in ("precision_ci", "recall_ci", "f1_ci")},
+                "summary": est.summary(),
+                "shift": est.shift.summary() if est.shift is not None else None,
+                "shift_holds": None if est.shift is None else bool(est.shift.holds),
+            }
+        if self.label_plan is not None:
+            out["label_plan"] = {
+                "summary": self.label_plan.summary(), "tag": self.label_tag,
+                "sample_ids": list(self.label_plan.sample_ids or []),
+            }
         return out
 
 

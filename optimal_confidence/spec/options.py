@@ -63,6 +63,7 @@ GROUPS: dict[str, str] = {
     "calibration": "Calibration",
     "storage": "Storage",
     "deployment": "Deployment",
+    "after": "After deployment",
 }
 
 #: the objectives that reach a target
@@ -334,6 +335,25 @@ OPTIONS: tuple[Option, ...] = (
         ),
         when=({"export_path": ON},),
     ),
+    # -- after deployment
+    Option(
+        "estimate_on", "str", "after", "Estimate on new images",
+        "a saved view, or else a tag, of new images without labels: estimate "
+        "precision, recall and F1 at the chosen threshold there, and check for a shift",
+        none="no estimate", tasks=_DETECTION, metavar="TAG_OR_VIEW",
+    ),
+    Option(
+        "plan_labels", "int", "after", "Images to label",
+        "choose this many images of the new ones to label to verify the threshold "
+        "(the fewest for the narrowest interval), and tag them",
+        none="no label plan", low=2, high=100_000, tasks=_DETECTION, metavar="N",
+        when=({"estimate_on": ON},),
+    ),
+    Option(
+        "label_tag", "str", "after", "Tag of the images to label",
+        "the tag the images chosen to label get (a tag of yours is never moved)",
+        default="label_next", tasks=_DETECTION, metavar="TAG", when=({"plan_labels": ON},),
+    ),
 )
 OPTIONS = with_when_defaults(OPTIONS)
 
@@ -347,7 +367,10 @@ BAND_OPTIONS = ("review_precision", "max_lost", "review_cost")
 #: what the command line and the operator do with a result besides storing
 #: it: compare models (``compare_models``), evaluate and export it
 #: (``OptimalConfidenceResult.evaluate`` and ``.export``)
-ACTION_OPTIONS = ("compare_with", "evaluate_key", "export_path", "export_format", "calibrated_field")
+ACTION_OPTIONS = (
+    "compare_with", "evaluate_key", "export_path", "export_format", "calibrated_field",
+    "estimate_on", "plan_labels", "label_tag",
+)
 
 #: the options that are not keywords of compute_optimal_confidence
 NOT_API_OPTIONS = BAND_OPTIONS + ACTION_OPTIONS

@@ -236,3 +236,57 @@ def test_the_operator_estimates_and_plans_on_new_images(splits, demo_dataset):
     finally:
         if "op_after" in demo_dataset.list_runs():
             demo_dataset.delete_run("op_after")
+
+
+def test_the_panel_estimates_on_the_current_view_and_tags_the_next_images(splits, demo_dataset, tmp_path, monkeypatch):
+    import copy
+
+    import fiftyone.operators as foo
+    import pydash
+    from fiftyone import ViewField as F
+
+    from optimal_confidence.store.files import EXPORT_DIR_ENV
+
+    from test_panel import PANEL, AppPanel
+
+    class ViewPanel(AppPanel):
+        """The panel with the App's current view in its ctx."""
+
+        view = None
+
+        def event(self, method, **params):
+            result = foo.execute_operator(PANEL, ctx=dict(
+                view=self.view if self.view is not None else self.dataset.view(),
+                params=dict(__method__=method, panel_id=self.panel_id,
+                            panel_state=copy.deepcopy(self.state), **params),
+            ))
+            for r in result.executor._requests:
+                if r.operator_uri == "patch_panel_state":
+                    for k, v in r.params["state"].items():
+                        pydash.set_(self.state, k, v)
+                elif r.operator_uri == "show_panel_output":
+                    self.output = r.params["output"]
+
+    monkeypatch.setenv(EXPORT_DIR_ENV, str(tmp_path))
+    train, val = splits
+    oc.compute_optimal_confidence(train, "predictions", run_key="after_panel", progress=False)
+    try:
+        panel = ViewPanel(demo_dataset)
+        panel.event("on_load")
+        assert panel.prop("after_actions.estimate")["view"]["label"] == "Estimate on the current view"
+        # the App's current view: the val split, filtered at a clicked threshold
+        panel.view = val.filter_labels("predictions", F("confidence") > 0.9, only_matches=False)
+        panel.event("on_click_estimate")
+        expected = oc.estimate(oc.load_optimal_confidence(demo_dataset, "after_panel"), val, seed=0)
+        assert f"precision {expected.precision:.3f}" in panel.state["message"]  # every prediction, not the filter's
+        assert "On the 50 images of the current view" in panel.state["message"]
+        assert panel.state["message_at"] == "after" and "Shift check" in panel.state["message"]
+        panel.event("on_change_label_budget", value=12)
+        panel.event("on_click_plan_labels")
+        tagged = demo_dataset.match_tags("label_next").values("id")
+        assert 0 < len(tagged) <= 12 and set(tagged) <= set(val.values("id"))
+        saved = list(tmp_path.rglob("label_plan_after_panel*.json"))
+        assert len(saved) == 1 and json.loads(saved[0].read_text())["budget"] == 12
+        assert str(saved[0]) in panel.state["message"]
+    finally:
+        demo_dataset.delete_run("after_panel")

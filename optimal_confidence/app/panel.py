@@ -20,6 +20,7 @@ from ..store.runs import (
 )
 from ..records.views import review_view
 from . import panel_actions as actions
+from . import panel_after as after
 from . import panel_deploy as deploy
 from . import panel_layout as layout
 from .panel_state import (
@@ -287,6 +288,23 @@ class ConfidenceCurves(foo.Panel):
         if current is not None:
             deploy.export(ctx, *current)
 
+    def on_click_estimate(self, ctx: Any) -> None:
+        """The threshold estimated on the current view's images."""
+        current = actions.current(ctx)
+        if current is not None:
+            after.estimate(ctx, *current)
+
+    def on_change_label_budget(self, ctx: Any) -> None:
+        value = ctx.params.get("value")
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 2:
+            ctx.panel.state.set("label_budget", int(value))
+
+    def on_click_plan_labels(self, ctx: Any) -> None:
+        """The next images of the current view to label, tagged."""
+        current = actions.current(ctx)
+        if current is not None:
+            after.plan_labels(ctx, *current)
+
     def on_click_repair(self, ctx: Any) -> None:
         """Deletes the results that cannot be loaded (and restores the old
         run of an overwrite that was interrupted)."""
@@ -335,6 +353,8 @@ class ConfidenceCurves(foo.Panel):
             "stored_objective": self.on_click_stored_objective,
             "store_choice": self.on_click_store_choice,
             "evaluate": self.on_click_evaluate, "export": self.on_click_export,
+            "estimate": self.on_click_estimate, "plan_labels": self.on_click_plan_labels,
+            "label_budget": self.on_change_label_budget,
         }
         layout.controls(panel, state, handlers)
         layout.broken(panel, state, self.on_click_repair)
@@ -349,6 +369,8 @@ class ConfidenceCurves(foo.Panel):
             layout.band(panel, state, handlers)
             layout.calibration(panel, state)
             layout.deploy(panel, state, handlers)
+            if info["task"] == "detection":
+                layout.after(panel, state, handlers)
         # stretched: the column (and the plots in it) as wide as the panel
         return types.Property(
             panel, view=types.GridView(orientation="vertical", gap=2, padding=2, align_x="stretch")

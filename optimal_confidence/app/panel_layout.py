@@ -258,6 +258,30 @@ def deploy(panel: Any, state: Mapping[str, Any], handlers: Mapping[str, Any]) ->
     _message(panel, state, "deploy")
 
 
+def after(panel: Any, state: Mapping[str, Any], handlers: Mapping[str, Any]) -> None:
+    """After deployment: the threshold on the current view's images as if
+    unlabeled, and the next images to label."""
+    panel.md(
+        "**After deployment**: the images of the App's current view, taken as new "
+        "images without labels",
+        name="after_header",
+    )
+    row = panel.h_stack("after_actions", gap=2, align_x="left")
+    row.btn(
+        "estimate", label="Estimate on the current view", icon="insights",
+        variant="outlined", on_click=handlers["estimate"],
+    )
+    row.int(
+        "label_budget", label="Images to label", default=int(state.get("label_budget") or 50),
+        min=2, on_change=handlers["label_budget"],
+    )
+    row.btn(
+        "plan_labels", label="Tag the next images to label", icon="label",
+        variant="outlined", on_click=handlers["plan_labels"],
+    )
+    _message(panel, state, "after")
+
+
 def calibration(panel: Any, state: Mapping[str, Any]) -> None:
     """The reliability diagram: how often the predictions of each
     confidence are right, against the diagonal."""

@@ -335,7 +335,7 @@ def compute(args: argparse.Namespace, options: dict[str, Any]) -> _Found:
         if args.calibration:  # confidences outside [0, 1] fail here
             calibrations.append(outcome.result.calibration())
 
-    from .store.files import file_write
+    from .store.files import file_write, text_writer
 
     files = []
     if args.plot:  # the figure is written with the rest of the plan
@@ -343,7 +343,7 @@ def compute(args: argparse.Namespace, options: dict[str, Any]) -> _Found:
         files.append((plot, lambda outcome, tmp: _write_plot(outcome.result, tmp, outcome.band)))
     if args.plan_file and request.plan_labels is not None:  # the label plan, to verify later
         saved = file_write(args.plan_file, overwrite=request.overwrite, option="--plan-file")
-        files.append((saved, lambda outcome, tmp: _write_json(tmp, outcome.label_plan.to_dict())))
+        files.append((saved, lambda outcome, tmp: text_writer(json.dumps(outcome.label_plan.to_dict()) + "\n")(tmp)))
     outcome = execute(
         samples, request, progress=False, strict_band=True, before_store=before_store, files=files
     )
@@ -421,12 +421,6 @@ def _print_text(args: argparse.Namespace, found: _Found, at: dict[str, Any] | No
         print(f"\nLabel plan: {o.label_plan.summary()}; tagged '{o.label_tag}'")
     if "verification" in found.after:
         print("\n" + found.after["verification"].summary())
-
-
-def _write_json(path: str, data: Any) -> None:
-    with open(path, "w") as f:
-        json.dump(data, f)
-        f.write("\n")
 
 
 def _plain(value: Any) -> Any:

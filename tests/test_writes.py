@@ -13,7 +13,6 @@ import random
 import re
 import threading
 
-import numpy as np
 import pytest
 import yaml
 

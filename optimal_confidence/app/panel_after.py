@@ -11,8 +11,7 @@ import json
 from typing import Any
 
 from ..result.result import OptimalConfidenceResult
-from ..store.files import FileStep, confined_path, dataset_folder, file_write
-from ..store.names import free_name
+from ..store.files import FileStep, confined_path, dataset_folder, file_write, free_file_name, text_writer
 from ..store.tags import TagStep, tag_write
 from ..store.transaction import apply
 from .panel_actions import message
@@ -54,12 +53,11 @@ def plan_labels(ctx: Any, run_key: str, result: OptimalConfidenceResult) -> None
     try:
         plan = result.plan_labels(samples, budget, seed=0)
         folder = dataset_folder(ctx.dataset.name)
-        name = free_name({f.rsplit(".", 1)[0] for f in _listdir(folder)}, f"label_plan_{run_key}")
-        path = confined_path(ctx.dataset.name, name + ".json")
+        path = confined_path(ctx.dataset.name, free_file_name(folder, f"label_plan_{run_key}", ".json"))
         text = json.dumps(plan.to_dict()) + "\n"
         apply(samples, [
             TagStep(tag_write(LABEL_TAG, overwrite=True), plan.sample_ids),
-            FileStep(file_write(path, option="label plan", root=folder), lambda tmp: _put(tmp, text)),
+            FileStep(file_write(path, option="label plan", root=folder), text_writer(text)),
         ])
     except ValueError as e:
         ctx.panel.state.set(message(str(e), at="after"))
@@ -72,13 +70,3 @@ def plan_labels(ctx: Any, run_key: str, result: OptimalConfidenceResult) -> None
     ))
     ctx.ops.notify(f"Tagged {len(plan.indices)} images '{LABEL_TAG}'", variant="success")
 
-
-def _listdir(folder: str) -> list[str]:
-    import os
-
-    return os.listdir(folder) if os.path.isdir(folder) else []
-
-
-def _put(path: str, text: str) -> None:
-    with open(path, "w") as f:
-        f.write(text)

@@ -4,15 +4,13 @@ deployment. Functions of the panel's ``ctx``, like :mod:`.panel_actions`."""
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import fiftyone as fo
 
 from ..outputs import reports
 from ..result.result import OptimalConfidenceResult
-from ..store.files import confined_path, dataset_folder
-from ..store.names import free_name
+from ..store.files import confined_path, dataset_folder, free_file_name
 from ..store.plan import suggest_eval_key
 from .panel_actions import message, selected_threshold
 
@@ -53,10 +51,8 @@ def export(ctx: Any, run_key: str, result: OptimalConfidenceResult) -> None:
     :func:`export_dir` (never over a file) and shows it, to copy into
     deployment code."""
     folder = export_dir(ctx.dataset)
-    taken = set(os.listdir(folder)) if os.path.isdir(folder) else set()
-    name = free_name({os.path.splitext(f)[0] for f in taken}, run_key)
     try:
-        path = result.export(confined_path(ctx.dataset.name, name + ".json"), root=folder)
+        path = result.export(confined_path(ctx.dataset.name, free_file_name(folder, run_key, ".json")), root=folder)
     except ValueError as e:
         ctx.panel.state.set(message(str(e), at="deploy"))
         return

@@ -38,7 +38,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..curves.sweep import MatchRecords
-from .unlabeled import OutcomeModel, Predictions, fit_outcome_model
+from .unlabeled import OutcomeModel, Predictions, fit_outcome_model, rates_text
 
 __all__ = [
     "LabelPlan",
@@ -313,13 +313,7 @@ class Verification:
     guarantee: dict[str, Any] | None = None
 
     def summary(self) -> str:
-        pct = f"{100 * self.level:g}%"
-        s = (
-            f"Verified with {self.n_labeled} labeled images ({self.method}): precision "
-            f"{self.precision:.3f} ({pct} interval {self.precision_ci[0]:.3f}-{self.precision_ci[1]:.3f}), "
-            f"recall {self.recall:.3f} ({self.recall_ci[0]:.3f}-{self.recall_ci[1]:.3f}), "
-            f"F1 {self.f1:.3f} ({self.f1_ci[0]:.3f}-{self.f1_ci[1]:.3f})"
-        )
+        s = f"Verified with {self.n_labeled} labeled images ({self.method}): {rates_text(self)}"
         g = self.guarantee
         if g is not None:
             verdict = "certified" if g["certified"] else "not certified"

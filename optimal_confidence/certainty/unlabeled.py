@@ -55,6 +55,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ..curves.sweep import MatchRecords
+from ..spec.options import check_number
 from .calibration import Calibrator, fit_calibrator
 
 __all__ = [
@@ -64,6 +65,7 @@ __all__ = [
     "atc_precision",
     "estimate",
     "fit_outcome_model",
+    "rates_text",
     "resample_images",
 ]
 
@@ -233,13 +235,9 @@ class Estimate:
 
     def summary(self) -> str:
         """The estimate in one sentence."""
-        pct = f"{100 * self.level:g}%"
         at = f"per-class thresholds (others {self.threshold:.4g})" if self.class_thresholds else f"threshold {self.threshold:.4g}"
         return (
-            f"On {self.num_samples:,} unlabeled images at {at}: precision "
-            f"{self.precision:.3f} ({pct} interval {self.precision_ci[0]:.3f}-{self.precision_ci[1]:.3f}), "
-            f"recall {self.recall:.3f} ({self.recall_ci[0]:.3f}-{self.recall_ci[1]:.3f}), "
-            f"F1 {self.f1:.3f} ({self.f1_ci[0]:.3f}-{self.f1_ci[1]:.3f}); expected TP "
+            f"On {self.num_samples:,} unlabeled images at {at}: {rates_text(self)}; expected TP "
             f"{self.tp:.0f}, FP {self.fp:.0f}, FN {self.fn:.0f} (ATC's precision: {self.atc_precision:.3f})"
         )
 
@@ -260,6 +258,18 @@ class Estimate:
         out = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "shift"}
         out["shift"] = None if self.shift is None else self.shift.to_dict()
         return out
+
+
+def rates_text(found: Any) -> str:
+    """``precision 0.861 (95% interval 0.793-0.921), recall ..., F1 ...``
+    of anything with ``precision``, ``recall``, ``f1``, their ``*_ci`` and
+    ``level`` (an :class:`Estimate`, a verification)."""
+    parts = []
+    for i, (name, label) in enumerate((("precision", "precision"), ("recall", "recall"), ("f1", "F1"))):
+        lo, hi = getattr(found, name + "_ci")
+        where = f"{100 * found.level:g}% interval " if i == 0 else ""
+        parts.append(f"{label} {getattr(found, name):.3f} ({where}{lo:.3f}-{hi:.3f})")
+    return ", ".join(parts)
 
 
 def _with_ci(value: float, ci: tuple[float, float]) -> str:
@@ -337,8 +347,7 @@ def _normal_interval(values: np.ndarray, center: float, level: float) -> tuple[f
 
 
 def _check(threshold: Any, level: Any, n_bootstrap: Any) -> None:
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.floating)) or not math.isfinite(threshold):
-        raise ValueError(f"threshold must be a finite number; got {threshold!r}")
+    check_number("threshold", threshold)
     if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1), e.g. 0.95; got {level!r}")
     if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, (int, np.integer)) or n_bootstrap < 20:

@@ -213,18 +213,12 @@ def export(
             contradicts, an existing file (without ``overwrite``), or a path
             that cannot be written; nothing is written then
     """
-    from ..store.files import file_write, write_file
+    from ..store.files import file_write, text_writer, write_file
 
     write = file_write(path, overwrite=overwrite, option=option, root=root)
     fmt = export_format(write.name, format)
-    text = render(result, fmt)
-
-    def put(tmp: str) -> None:
-        with open(tmp, "w") as f:
-            f.write(text)
-
     try:
-        return write_file(write, put)
+        return write_file(write, text_writer(render(result, fmt)))
     except OSError as e:
         raise OptionError(option, f"Cannot write {write.name}: {e.strerror or e}") from None
 

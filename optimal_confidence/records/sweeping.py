@@ -7,7 +7,7 @@ store's (:mod:`optimal_confidence.store`).
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 

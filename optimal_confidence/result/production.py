@@ -31,13 +31,13 @@ from ..certainty.shift import check_shift
 from ..certainty.unlabeled import Estimate, Predictions, estimate as _estimate, fit_outcome_model
 from ..records.matching import read_label_values
 from ..records.sweeping import sweep_curves
-from ..spec.options import OptionError
+from ..spec.options import OptionError, check_number
 from ..spec.request import RunRequest
 
 if TYPE_CHECKING:  # pragma: no cover
     from .result import OptimalConfidenceResult
 
-__all__ = ["estimate", "plan_labels", "unlabeled_predictions", "verify"]
+__all__ = ["estimate", "estimate_and_plan", "plan_labels", "unlabeled_predictions", "verify"]
 
 
 def _check(result: "OptimalConfidenceResult", samples: Any) -> None:
@@ -80,9 +80,7 @@ def _where(result: "OptimalConfidenceResult", threshold: float | None) -> tuple[
     """The threshold and per-class thresholds an estimate is made at: the
     given one, else where the result deploys."""
     if threshold is not None:
-        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not np.isfinite(threshold):
-            raise OptionError("threshold", f"threshold must be a finite number; got {threshold!r}")
-        return float(threshold), {}
+        return check_number("threshold", threshold), {}
     by_class = dict(result.class_thresholds) if result.objective.per_class else {}
     return result.best_threshold, by_class
 
@@ -121,7 +119,13 @@ def estimate(
         print(est.report())
     """
     t, by_class = _where(result, threshold)
-    preds = unlabeled_predictions(result, samples)
+    return _estimate_on(result, unlabeled_predictions(result, samples), t, by_class, level, n_bootstrap, seed)
+
+
+def _estimate_on(
+    result: "OptimalConfidenceResult", preds: Predictions, t: float, by_class: dict[str, float],
+    level: float, n_bootstrap: int, seed: int | None,
+) -> Estimate:
     try:
         out = _estimate(
             result.records, preds, t, class_thresholds=by_class, level=level,
@@ -130,6 +134,20 @@ def estimate(
     except ValueError as e:
         raise OptionError("samples", str(e)) from None
     return dataclasses.replace(out, shift=check_shift(result.records, preds))
+
+
+def estimate_and_plan(
+    result: "OptimalConfidenceResult", samples: foc.SampleCollection, budget: int | None, *,
+    seed: int | None = None,
+) -> tuple[Estimate, LabelPlan | None]:
+    """:func:`estimate` and, with a ``budget``, :func:`plan_labels` where the
+    result deploys, reading the new images once (the operator and the
+    command line ask for both)."""
+    t, by_class = _where(result, None)
+    preds = unlabeled_predictions(result, samples)
+    estimate = _estimate_on(result, preds, t, by_class, 0.95, 200, seed)
+    plan = None if budget is None else _plan_on(result, preds, budget, t, by_class, "precision", 0.95, seed)
+    return estimate, plan
 
 
 def plan_labels(
@@ -156,7 +174,13 @@ def plan_labels(
         new.match_tags("label_next").annotate(...)   # then oc.verify(result, new, plan=plan)
     """
     t, by_class = _where(result, threshold)
-    preds = unlabeled_predictions(result, samples)
+    return _plan_on(result, unlabeled_predictions(result, samples), budget, t, by_class, metric, level, seed)
+
+
+def _plan_on(
+    result: "OptimalConfidenceResult", preds: Predictions, budget: int, t: float,
+    by_class: dict[str, float], metric: str, level: float, seed: int | None,
+) -> LabelPlan:
     try:
         return _plan(
             result.records, preds, budget, t, class_thresholds=by_class, metric=metric,

@@ -28,7 +28,7 @@ from ..spec.options import OptionError
 from ..spec.request import RunRequest
 from ..store.calibrated import CalibratedFieldStep, field_write
 from ..store.evaluation import EvaluationStep, check_evaluation_task, evaluation_write
-from ..store.files import FileStep, confined_path, dataset_folder, file_write
+from ..store.files import FileStep, confined_path, dataset_folder, file_write, text_writer
 from ..store.plan import Write, check_writes
 from ..store.runs import RemoveRunStep, RunStep, stale_members
 from ..store.tags import TagStep, tag_write
@@ -151,8 +151,7 @@ def _steps(
         elif w.kind == "field":
             steps.append(CalibratedFieldStep(w, main.result.calibrator, samples, r.pred_field))
         elif w.kind == "file":
-            text = render(main.result, export_format(w.name, r.export_format))
-            steps.append(FileStep(w, lambda tmp, text=text: _write_text(tmp, text)))
+            steps.append(FileStep(w, text_writer(render(main.result, export_format(w.name, r.export_format)))))
         elif w.kind == "tag":
             steps.append(TagStep(w, main.label_plan.sample_ids))
     steps += [FileStep(w, lambda tmp, put=put: put(main, tmp)) for w, put in files]
@@ -183,16 +182,8 @@ def _after_deployment(samples: foc.SampleCollection, r: RunRequest, main: Outcom
     """The estimate on the new images ``estimate_on`` names, and the label
     plan asked for (tagged with the plan's other writes)."""
     new = new_images(samples, r.estimate_on)
-    estimate = production.estimate(main.result, new, seed=0)
-    plan = None
-    if r.plan_labels is not None:
-        plan = production.plan_labels(main.result, new, r.plan_labels, seed=0)
+    estimate, plan = production.estimate_and_plan(main.result, new, r.plan_labels, seed=0)
     return dataclasses.replace(main, estimate=estimate, label_plan=plan, label_tag=r.label_tag if plan else None)
-
-
-def _write_text(path: str, text: str) -> None:
-    with open(path, "w") as f:
-        f.write(text)
 
 
 def execute(

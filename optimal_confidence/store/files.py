@@ -29,7 +29,7 @@ from typing import Any, Callable
 
 from ..spec.options import OptionError
 from .plan import Write, inside
-from .names import token
+from .names import free_name, token
 from .transaction import apply
 
 __all__ = [
@@ -39,6 +39,8 @@ __all__ = [
     "dataset_folder",
     "export_root",
     "file_write",
+    "free_file_name",
+    "text_writer",
     "write_file",
 ]
 
@@ -122,6 +124,23 @@ def _link_or_copy(src: str, dst: str) -> None:
         if e.errno not in _NO_LINKS:
             raise
         shutil.copy2(src, dst)
+
+
+def text_writer(text: str) -> Callable[[str], None]:
+    """What writes ``text`` to the temporary path a :class:`FileStep` gives."""
+
+    def put(path: str) -> None:
+        with open(path, "w") as f:
+            f.write(text)
+
+    return put
+
+
+def free_file_name(folder: str, base: str, extension: str) -> str:
+    """``base + extension``, or ``base_2 + extension``, ... the first name
+    no file of ``folder`` has (whatever its extension)."""
+    taken = {os.path.splitext(f)[0] for f in os.listdir(folder)} if os.path.isdir(folder) else set()
+    return free_name(taken, base) + extension
 
 
 def _umask() -> int:

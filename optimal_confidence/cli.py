@@ -44,7 +44,7 @@ import os
 import sys
 from typing import Any, NamedTuple, Sequence
 
-from .spec.options import GROUPS, OPTIONS, Option
+from .spec.options import GROUPS, OPTIONS, Option, help_text, speak
 from .outputs.reports_certainty import calibration_table
 
 def _default_text(o: Option) -> str:
@@ -63,7 +63,7 @@ def add_option(group: Any, o: Option) -> None:
     default; values are checked by the request, not by argparse, so a bad
     value gets the same one-line message as in the API."""
     kwargs: dict[str, Any] = dict(dest=o.name, default=argparse.SUPPRESS)
-    help_text = (o.cli_help or o.help) + _default_text(o)
+    text = help_text(o, "cli") + speak(_default_text(o), "cli")
     if o.cli_flag is not None:
         kwargs.update(action="store_const", const=o.cli_flag)
     elif o.kind == "fields" or o.cli_extra:
@@ -74,7 +74,7 @@ def add_option(group: Any, o: Option) -> None:
             kwargs["metavar"] = "{" + ",".join(c.value for c in o.choices) + "}"
         elif o.metavar:
             kwargs["metavar"] = o.metavar
-    group.add_argument(o.flag, help=help_text.replace("%", "%%"), **kwargs)
+    group.add_argument(o.flag, help=text.replace("%", "%%"), **kwargs)
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
@@ -486,6 +486,7 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "optimal-confidence")
         try:
             found = compute(args, request_options(args))
         except ValueError as e:
-            print(f"error: {e}", file=sys.stderr)
+            # the messages name options as the API does: say them as flags
+            print(f"error: {speak(str(e), 'cli')}", file=sys.stderr)
             return 2
     return print_outcome(args, found)

@@ -12,7 +12,7 @@ import fiftyone.operators as foo
 
 from optimal_confidence import compute_optimal_confidence
 from optimal_confidence.cli import main
-from optimal_confidence.spec.options import NOT_API_OPTIONS, OPTIONS
+from optimal_confidence.spec.options import NOT_API_OPTIONS, OPTIONS, speak
 
 from helpers import make_random_dataset, snapshot
 from test_operator import URI, _form
@@ -58,19 +58,24 @@ def test_a_bad_value_gets_the_same_message_everywhere(ds, capsys, o, bad):
     # the command line: exit 2, the message on one line, nothing on stdout
     code = main(["--dataset", ds.name, *cli_args(values)])
     out, err = capsys.readouterr()
-    assert (code, out, err) == (2, "", f"error: {message}\n")
+    # in the command line's words: flags, not keywords
+    said = speak(message, "cli")
+    assert (code, out, err) == (2, "", f"error: {said}\n")
+    if "_" in o.name:
+        assert o.flag in said and o.name not in said
 
     # the form: the field is invalid with the message (Execute is disabled)
     props = _form(ds, {"pred_field": "predictions", **values})
     assert props[o.name].invalid
-    assert props[o.name].error_message == message
+    # in the form's words: labels, not keywords
+    assert props[o.name].error_message == speak(message, "app")
 
     # execute from Python: refused with the message
     with pytest.raises(Exception) as e:
         foo.execute_operator(
             URI, ctx=dict(view=ds.view(), params={"pred_field": "predictions", **values})
         ).raise_exceptions()
-    assert message in str(e.value)
+    assert speak(message, "app") in str(e.value)  # the form's validation
 
     assert snapshot(ds) == before
 

@@ -153,11 +153,12 @@ def test_per_class_thresholds_equal_the_sweep_of_each_class_alone(random_dataset
     # the combined operating point is what evaluating the per-class view gives
     view = per_class_view(random_dataset, result.class_thresholds, result.best_threshold)
     c = result.operating_counts()
-    assert (int(c.tp[0]), int(c.fp[0]), int(c.fn[0])) == oracle_counts(
+    assert all(type(x) is int for x in c)  # plain numbers, as counts_at(0.7) gives
+    assert (c.tp, c.fp, c.fn) == oracle_counts(
         view, "predictions", "ground_truth", float("-inf")
     )
     m = result.metrics()
-    assert m["operating_point"]["tp"] == int(c.tp[0])
+    assert m["operating_point"]["tp"] == c.tp
     assert m["class_thresholds"] == result.class_thresholds
 
 
@@ -177,7 +178,7 @@ def test_min_support_falls_back_to_the_global_threshold(f1_result):
 
 
 def test_per_class_needs_classwise(random_dataset):
-    with pytest.raises(ValueError, match="classwise=True"):
+    with pytest.raises(ValueError, match="per_class=True cannot go with classwise=False"):
         compute_optimal_confidence(
             random_dataset, "predictions", classwise=False, per_class=True
         )
@@ -198,3 +199,27 @@ def test_stored_run_keeps_the_objective(random_dataset):
     finally:
         if key in random_dataset.list_runs():
             random_dataset.delete_run(key)
+
+
+def test_the_accuracy_target_is_refused_for_detections_with_what_to_use(random_dataset, f1_result):
+    """On detections the accuracy of the kept predictions is their
+    precision: the accuracy objective would be the precision objective
+    under another name, so it is refused, saying which to use."""
+    from optimal_confidence.app.form import _choices_view
+    from optimal_confidence.spec.options import option
+
+    before = snapshot(random_dataset)
+    with pytest.raises(ValueError) as e:
+        compute_optimal_confidence(
+            random_dataset, "predictions", "ground_truth", objective="accuracy", target=0.6,
+            run_key="acc", progress=False,
+        )
+    assert e.value.option == "objective"
+    assert "not to this detection task; use 'precision' with the same target" in str(e.value)
+    with pytest.raises(ValueError, match="not to this detection task"):
+        f1_result.with_objective("accuracy", target=0.6)
+    assert snapshot(random_dataset) == before
+    # the form offers it only where it means something else than precision
+    shown = lambda task: [c.value for c in _choices_view(option("objective"), task).choices]  # noqa: E731
+    assert "accuracy" not in shown("detection") and "accuracy" not in shown("binary")
+    assert "accuracy" in shown("multiclass") and "precision" in shown("detection")

@@ -187,7 +187,7 @@ OBJECTIVE_FORM_ERRORS = [
     (dict(objective="recall", target=1.5), "target", "target must be in (0, 1]"),
     (dict(objective="fbeta", beta=-1), "beta", "beta must be"),
     (dict(objective="cost", fp_cost=0, fn_cost=0), "fp_cost", "cannot both be 0"),
-    (dict(per_class=True, classwise=False), "per_class", "needs Classwise on"),
+    (dict(per_class=True, classwise=False), "per_class", "cannot go with"),
     (dict(n_bootstrap=0), "n_bootstrap", "at least 1"),
     (dict(review_precision=1.5), "review_precision", "in (0, 1]"),
     (dict(max_lost=2), "max_lost", "in [0, 1]"),

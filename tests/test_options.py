@@ -4,6 +4,7 @@ operator's params. No database: front ends that need one are in
 test_front_ends.py."""
 
 import inspect
+import re
 import subprocess
 import sys
 
@@ -20,8 +21,10 @@ from optimal_confidence.spec.options import (
     OPTIONS,
     OptionError,
     check_value,
+    help_text,
     option,
     problems,
+    speak,
 )
 from optimal_confidence.spec.request import RunRequest
 
@@ -198,7 +201,7 @@ def test_a_bad_value_is_refused_by_the_request_naming_its_option(o, bad):
         (dict(objective="precision"), "target", "needs a target"),
         (dict(objective="f1", target=0.5), "target", "only applies"),
         (dict(objective="cost", fp_cost=0, fn_cost=0), "fp_cost", "cannot both be 0"),
-        (dict(per_class=True, classwise=False), "per_class", "classwise=True"),
+        (dict(per_class=True, classwise=False), "per_class", "classwise=False"),
     ],
 )
 def test_rules_between_options_name_the_option_to_change(values, name, fragment):
@@ -218,6 +221,59 @@ def test_objective_checks_are_the_spec_checks():
 def test_unknown_options_are_a_type_error_with_the_names():
     with pytest.raises(TypeError, match="Unknown option 'iuo'"):
         RunRequest.build(iuo=0.5)
+
+
+@pytest.mark.parametrize(
+    "typo, meant",
+    [("n_bootstap", "n_bootstrap"), ("iuo", "iou"), ("perclass", "per_class"), ("runkey", "run_key"),
+     ("gt", None)],
+)
+def test_a_misspelled_option_names_the_closest_one(typo, meant):
+    with pytest.raises(TypeError) as e:
+        RunRequest.build(**{typo: 1})
+    if meant:
+        assert str(e.value) == f"Unknown option {typo!r}; did you mean {meant!r}?"
+    else:  # nothing close: every name, not a guess
+        assert "did you mean" not in str(e.value) and "average, beta, calibrate," in str(e.value)
+
+
+_SNAKE = re.compile(r"\b[a-z]+(?:_[a-z]+)+\b")
+
+
+@pytest.mark.parametrize("o", OPTIONS, ids=lambda o: o.name)
+def test_each_front_end_speaks_its_own_language(o):
+    """The App's help has no flags, no keywords, no markup; the command
+    line's no keywords nor ``name=value``; the API's is the spec's."""
+    names = {x.name for x in OPTIONS}
+    app, cli = help_text(o, "app"), help_text(o, "cli")
+    assert "--" not in app and "<" not in app and "*" not in app
+    assert not set(_SNAKE.findall(app)) & names, app
+    assert not set(_SNAKE.findall(cli)) & names, cli
+    assert not re.search(r"\b\w+=\S", cli), cli
+    assert help_text(o, "api") == o.help
+
+
+@pytest.mark.parametrize(
+    "message, cli, app",
+    [
+        ("Run 'r' exists; pass overwrite=True to replace it",
+         "Run 'r' exists; pass --overwrite to replace it",
+         "Run 'r' exists; turn on \u201cOverwrite\u201d to replace it"),
+        ("objective 'precision' needs a target, for example target=0.95",
+         "objective 'precision' needs a target, for example --target 0.95",
+         "objective 'precision' needs a target, for example \u201cTarget\u201d: 0.95"),
+        ("per_class=True cannot go with classwise=False: x",
+         "--per-class cannot go with --any-class: x",
+         "\u201cA threshold per class\u201d: on cannot go with \u201cClasswise\u201d: off: x"),
+        ("name a new evaluate_key, e.g. 'ev2' (not evaluate_keys)",
+         "name a new --evaluate-key, e.g. 'ev2' (not evaluate_keys)",
+         "name a new \u201cEvaluate at the chosen threshold\u201d, e.g. 'ev2' (not evaluate_keys)"),
+    ],
+)
+def test_messages_are_said_in_each_front_ends_words(message, cli, app):
+    assert speak(message, "cli") == cli
+    assert speak(message, "app") == app
+    assert speak(message, "api") == message
 
 
 def test_request_of_a_band_uses_the_spec_names():

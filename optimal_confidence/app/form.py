@@ -19,7 +19,10 @@ import fiftyone.operators.types as types
 from fiftyone import ViewField as F
 
 from ..records.fields import default_fields, has_confidences, is_frames, label_fields, scored_fields_hint, task_of
-from ..spec.options import GROUPS, OFF, ON, OPTIONS, Option, OptionError, option, problems
+from ..spec.options import (
+    GROUPS, OFF, ON, OPTIONS, Option, OptionError, check_task, help_text, markdown_text, option,
+    problems, speak,
+)
 from ..spec.request import RunRequest
 from ..store.plan import check_run_key
 from ..store.runs import suggest_run_key
@@ -168,22 +171,26 @@ def request_from_params(params: Mapping[str, Any], target: Any, dataset: Any) ->
 
 def _invalid(prop: Any, message: str) -> None:
     prop.invalid = True
-    prop.error_message = message
+    prop.error_message = speak(message, "app")
 
 
 def _description(o: Option) -> str:
-    text = o.help[0].upper() + o.help[1:]
+    """The option's help in the form's words, shown literally by the App's
+    markdown."""
+    text = help_text(o, "app")
+    text = text[0].upper() + text[1:]
     if o.nullable and o.form_default is None and o.kind not in ("field", "run_key"):
-        text += f"; empty: {o.none}"
-    return text
+        text += f"; empty: {speak(o.none, 'app')}"
+    return markdown_text(text)
 
 
-def _choices_view(o: Option) -> Any:
-    if len(o.choices) > 3:
+def _choices_view(o: Option, task: str | None) -> Any:
+    choices = [c for c in o.choices if task is None or task in c.tasks]
+    if len(choices) > 3:
         view = types.DropdownView()
     else:
         view = types.RadioGroup(orientation="horizontal")
-    for c in o.choices:
+    for c in choices:
         view.add_choice(c.value, label=c.label, description=c.description or None)
     return view
 
@@ -206,7 +213,7 @@ def _add_input(inputs: Any, o: Option, ctx: Any, target: Any, fields: Mapping[st
     if o.kind == "bool":
         return inputs.bool(o.name, default=o.initial, **common)
     if o.kind == "choice":
-        view = _choices_view(o)
+        view = _choices_view(o, fields.get("task"))
         return inputs.enum(o.name, view.values(), default=o.default, view=view, **common)
     if o.kind == "eval_key":
         keys = _reusable_evaluations(ctx.dataset, fields["pred_field"], fields["gt_field"])
@@ -357,11 +364,15 @@ def data_problem(target: Any, pred_field: str) -> str | None:
     return None
 
 
-def _errors(ctx: Any, values: Mapping[str, Any]) -> dict[str, str]:
-    """The first problem of each option: the spec's checks, then the run
-    key against the dataset."""
+def _errors(ctx: Any, values: Mapping[str, Any], task: str) -> dict[str, str]:
+    """The first problem of each option: the spec's checks, the choices
+    that fit the task, then the run key against the dataset."""
     errors: dict[str, str] = {}
     for e in problems(values):
+        errors.setdefault(e.option, str(e))
+    try:
+        check_task(values, task)
+    except OptionError as e:
         errors.setdefault(e.option, str(e))
     key = values.get("run_key") or suggest_run_key(ctx.dataset)
     if "run_key" not in errors:
@@ -398,14 +409,14 @@ def build_form(ctx: Any, inputs: Any) -> None:
     label_type = fields.get(pred_field, fields[gt_field])
     task = task_of(label_type, ctx.params.get("positive_label") or None)
     values = form_values({**ctx.params, "pred_field": pred_field, "gt_field": gt_field}, task)
-    errors = _errors(ctx, values)
+    errors = _errors(ctx, values, task)
     if "pred_field" in errors:
         _invalid(pred_prop, errors["pred_field"])
     elif not pred_prop.invalid:
         problem = data_problem(target, pred_field)
         if problem:
             _invalid(pred_prop, problem)
-    chosen = {"pred_field": pred_field, "gt_field": gt_field, "scored": scored}
+    chosen = {"pred_field": pred_field, "gt_field": gt_field, "scored": scored, "task": task}
     shown = [o for o in OPTIONS if o.kind != "field" and o.shown(values, task)]
     opened: set[str] = set()
     for o in shown:

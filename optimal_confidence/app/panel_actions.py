@@ -9,6 +9,7 @@ from typing import Any
 from ..outputs import reports
 from ..run.compare import ModelComparison
 from ..spec.objective import Objective
+from ..spec.options import speak
 from ..plots import comparison_figures, operating_point, plotly_figures, reliability_figure
 from ..outputs.reports_certainty import calibrated_calibration, calibration_of
 from ..outputs.reports_compare import comparison_markdown
@@ -46,7 +47,8 @@ def message(text: str | None, *, at: str | None = None) -> dict[str, Any]:
     under the per-class table (``at="per_class"``), the review band
     (``at="band"``), the objective switch (``at="objective"``) or the
     deploy buttons (``at="deploy"``), where the button that caused it is."""
-    return {"message": text, "message_at": at}
+    # the messages name options as the API does: say them with the form's labels
+    return {"message": speak(text, "app") if text else text, "message_at": at}
 
 
 def selected_threshold(ctx: Any) -> float | None:

@@ -129,7 +129,7 @@ def choose_per_class(
 def operating_counts(
     records: MatchRecords, class_thresholds: Mapping[str, float], default: float
 ) -> Counts:
-    """TP, FP and FN (arrays of one element) where each prediction is kept
+    """TP, FP and FN (plain ints) where each prediction is kept
     at its class's threshold, and a prediction without a class (or of a
     class not in ``class_thresholds``) at ``default``."""
     t = np.array(
@@ -140,4 +140,4 @@ def operating_counts(
     tp = int((kept & records.pred_tp).sum())
     fp = int(kept.sum()) - tp
     found = int((records.gt_conf >= t[records.gt_class]).sum())
-    return Counts(np.array([tp]), np.array([fp]), np.array([records.num_gts - found]))
+    return Counts(tp, fp, int(records.num_gts) - found)

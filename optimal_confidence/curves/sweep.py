@@ -257,8 +257,9 @@ def precision_recall_f1(
 
 def point_metrics(counts: Counts, index: int = 0) -> dict[str, float]:
     """Precision, recall, F1 and the counts at entry ``index`` of
-    ``counts``, as plain Python numbers."""
-    c = Counts(*(np.asarray(x)[index : index + 1] for x in counts))
+    ``counts`` (arrays, or plain ints for one point), as plain Python
+    numbers."""
+    c = Counts(*(np.atleast_1d(x)[index : index + 1] for x in counts))
     p, r, f1 = (float(x[0]) for x in precision_recall_f1(c))
     return {
         "precision": p,

@@ -16,9 +16,9 @@ import fiftyone.core.collections as foc
 
 from ..curves.sweep import count_at, exact_thresholds, grid_thresholds
 from ..curves.sweep_curves import SweepConfig, SweepCurves
-from ..spec.options import OptionError
+from ..spec.options import OptionError, check_task
 from ..spec.request import RunRequest
-from .fields import check_fields, check_labels, check_matching_options, default_fields
+from .fields import check_fields, check_labels, check_matching_options, default_fields, task_of
 from .sources import RecordSource, open_source
 
 __all__ = ["Progress", "choose_thresholds", "prepare", "sweep_curves"]
@@ -49,6 +49,7 @@ def check_samples(samples: foc.SampleCollection, request: RunRequest) -> type:
             f"positive_label applies to Classification fields; "
             f"'{r.pred_field}' holds {label_type.__name__}",
         )
+    check_task({"objective": r["objective"]}, task_of(label_type, r.positive_label))
     if r.eval_key is not None:
         check_eval_key(samples, r.eval_key, label_type)
     else:

@@ -22,7 +22,7 @@ from ..curves import per_class
 from ..certainty.calibration import Calibrator
 from ..curves.objectives import Choice, choose, metric_curves, objective_curve
 from ..spec.objective import Objective
-from ..spec.options import check_per_class
+from ..spec.options import check_per_class, check_task
 from ..curves.per_class import ClassChoice
 from .actions import ResultActions
 from ..curves.review import ReviewBand, band_of
@@ -210,6 +210,7 @@ class OptimalConfidenceResult(SweepCurves, ResultActions):
                 base = {k: base[k] for k in ("average", "per_class", "min_support")}
                 base["name"] = objective
             new = Objective(**{**base, **kwargs})
+        check_task({"objective": new.name}, self.config.task)
         check_per_class({"per_class": new.per_class, "classwise": self.config.classwise})
         result = dataclasses.replace(self, objective=new, uncertainty=None)
         result.best_index  # noqa: B018 - an unattainable target fails here
@@ -282,7 +283,7 @@ class OptimalConfidenceResult(SweepCurves, ResultActions):
         return {label: self.best_threshold for label in self.records.classes}
 
     def operating_counts(self) -> Counts:
-        """TP, FP and FN (arrays of one element) where every prediction is
+        """TP, FP and FN (plain ints) where every prediction is
         kept at its class's threshold (:attr:`class_thresholds`; a
         prediction without a label at the best threshold).
 

@@ -38,11 +38,14 @@ class OptionError(ValueError):
 @dataclass(frozen=True)
 class Choice:
     """One value of a ``"choice"`` option, with its label and description
-    in the form."""
+    in the form, and the tasks it applies to."""
 
     value: str
     label: str
     description: str = ""
+    tasks: frozenset[str] = _ALL
+    #: what to use instead on the tasks it does not apply to
+    instead: str = ""
 
 
 @dataclass(frozen=True)

@@ -22,11 +22,14 @@ Pure Python: nothing here imports FiftyOne or numpy.
 
 from __future__ import annotations
 
+import difflib
 import math
 import numbers
 from typing import Any, Callable, Iterator, Mapping
 
 from .option_types import OFF, ON, TASKS, Choice, Option, OptionError, with_when_defaults
+from .speech import FRONT_ENDS, markdown_text
+from .speech import speak as _speak
 
 _DETECTION = frozenset({"detection"})
 _CLASSIFIER = frozenset({"binary", "multiclass"})
@@ -39,16 +42,21 @@ __all__ = [
     "OPTIONS",
     "TASKS",
     "Choice",
+    "FRONT_ENDS",
     "Option",
     "OptionError",
     "check_number",
     "check_objective",
     "check_per_class",
     "check_rules",
+    "check_task",
     "check_value",
     "defaults",
+    "help_text",
+    "markdown_text",
     "option",
     "problems",
+    "speak",
 ]
 
 #: the groups of options, in the order forms and ``--help`` show them
@@ -86,6 +94,10 @@ OBJECTIVES: tuple[Choice, ...] = (
         "accuracy",
         "Accuracy target (escalation)",
         "The lowest threshold whose kept answers reach the target accuracy",
+        tasks=frozenset({"multiclass"}),
+        # on detections and yes/no answers the accuracy of what is kept is
+        # the precision
+        instead="'precision' with the same target (the share of kept answers that are right)",
     ),
 )
 
@@ -94,9 +106,10 @@ OPTIONS: tuple[Option, ...] = (
     # -- fields
     Option(
         "pred_field", "field", "fields", "Predictions field",
-        "the field of model predictions, with confidences (repeat --pred to "
-        "compare models)",
+        "the field of model predictions, with confidences",
         none=_CHOSEN_FIELD, cli="--pred", metavar="FIELD", cli_extra="compare_with",
+        cli_help="the field of model predictions, with confidences (repeat "
+        "--pred to compare models)",
     ),
     Option(
         "gt_field", "field", "fields", "Ground truth field",
@@ -106,7 +119,8 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "compare_with", "fields", "fields", "Compare with",
         "other prediction fields to compare with pred_field, with the same "
-        "options (each model stored as <run_key>_<field>)",
+        "options (each model's run is stored under the run key followed by "
+        "an underscore and the model's field)",
         none="no comparison", tasks=_DETECTION, cli="--compare", metavar="FIELD",
     ),
     Option(
@@ -141,7 +155,8 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "engine", "choice", "matching", "Matching engine",
         "how predictions are matched: the fast exact matcher for box "
-        "Detections (auto, fast) or one evaluate_detections pass (fiftyone)",
+        "Detections (auto, fast) or one pass of FiftyOne's own detection "
+        "evaluation (fiftyone)",
         default="auto", tasks=_DETECTION, when=_NO_EVAL_KEY,
         choices=(
             Choice("auto", "Auto", "The fast matcher where it applies"),
@@ -186,8 +201,8 @@ OPTIONS: tuple[Option, ...] = (
         "objective", "choice", "objective", "Objective",
         "what the best threshold is best at: f1; fbeta (beta); precision: "
         "the most recall with precision >= target; recall: the most "
-        "precision with recall >= target; cost: the least fp_cost*FP + "
-        "fn_cost*FN; accuracy: the lowest threshold whose answers reach "
+        "precision with recall >= target; cost: the least fp_cost x FP + "
+        "fn_cost x FN; accuracy: the lowest threshold whose answers reach "
         "the target accuracy",
         default="f1", choices=OBJECTIVES,
     ),
@@ -314,8 +329,8 @@ OPTIONS: tuple[Option, ...] = (
     # -- deployment
     Option(
         "evaluate_key", "new_key", "deployment", "Evaluate at the chosen threshold",
-        "store FiftyOne's evaluate_detections at the chosen threshold under this "
-        "evaluation key (FiftyOne's Model Evaluation panel shows it)",
+        "store FiftyOne's detection evaluation at the chosen threshold under "
+        "this evaluation key (FiftyOne's Model Evaluation panel shows it)",
         none="no evaluation", tasks=_DETECTION, metavar="KEY",
     ),
     Option(
@@ -326,8 +341,9 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "export_format", "choice", "deployment", "Export format",
-        "json, yaml, or ultralytics (conf for predict, per-class thresholds to "
-        "post-filter with apply_thresholds)", none="by the file's extension",
+        "json, yaml, or ultralytics (its conf, and the per-class thresholds "
+        "for the filter after the model in the same file)",
+        none="by the file's extension",
         choices=(
             Choice("json", "JSON"),
             Choice("yaml", "YAML"),
@@ -377,11 +393,34 @@ NOT_API_OPTIONS = BAND_OPTIONS + ACTION_OPTIONS
 
 
 def option(name: str) -> Option:
-    """The :class:`Option` called ``name``."""
+    """The :class:`Option` called ``name``.
+
+    Raises:
+        TypeError: for a name that is no option, with the closest one
+    """
     try:
         return _BY_NAME[name]
     except KeyError:
-        raise TypeError(f"Unknown option {name!r}; options are {sorted(_BY_NAME)}") from None
+        close = difflib.get_close_matches(str(name), _BY_NAME, n=1, cutoff=0.6)
+        if close:
+            raise TypeError(f"Unknown option {name!r}; did you mean {close[0]!r}?") from None
+        raise TypeError(
+            f"Unknown option {name!r}; the options are {', '.join(sorted(_BY_NAME))}"
+        ) from None
+
+
+def speak(text: str, front_end: str) -> str:
+    """``text``, written in the API's words, in ``front_end``'s words
+    (``"api"``, ``"cli"`` or ``"app"``; see
+    :func:`optimal_confidence.spec.speech.speak`)."""
+    return _speak(text, front_end, OPTIONS)
+
+
+def help_text(o: Option, front_end: str) -> str:
+    """Option ``o``'s help in ``front_end``'s words (the command line's
+    own help where the option has one)."""
+    text = o.cli_help if front_end == "cli" and o.cli_help else o.help
+    return speak(text, front_end)
 
 
 def defaults() -> dict[str, Any]:
@@ -570,6 +609,27 @@ def check_objective(values: Mapping[str, Any]) -> None:
             )
 
 
+def check_task(values: Mapping[str, Any], task: str) -> None:
+    """Refuses a choice that does not apply to ``task`` (the accuracy
+    target of a detector is its precision target under another name).
+
+    Raises:
+        OptionError: naming the option and what to choose instead
+    """
+    for name, value in values.items():
+        o = _BY_NAME.get(name)
+        if o is None or o.kind != "choice" or value is None:
+            continue
+        c = next((c for c in o.choices if c.value == value), None)
+        if c is not None and task not in c.tasks:
+            kinds = " and ".join(sorted(c.tasks))
+            raise OptionError(
+                name,
+                f"{name} '{value}' applies to {kinds} tasks, not to this {task} "
+                f"task; use {c.instead}",
+            )
+
+
 def _check_fields_differ(values: Mapping[str, Any]) -> None:
     pred, gt = values.get("pred_field"), values.get("gt_field")
     if pred is not None and pred == gt:
@@ -587,7 +647,8 @@ def _check_fields_differ(values: Mapping[str, Any]) -> None:
         )
     if out is not None and values.get("calibrate") is None:
         raise OptionError(
-            "calibrated_field", "calibrated_field needs calibrate ('isotonic' or 'sigmoid')"
+            "calibrated_field",
+            "calibrated_field needs calibrate='isotonic' or calibrate='sigmoid'",
         )
     others = values.get("compare_with") or []
     twice = [f for f in others if f in (pred, gt)]
@@ -614,8 +675,8 @@ def check_per_class(values: Mapping[str, Any]) -> None:
     if values.get("per_class") and values.get("classwise") is False:
         raise OptionError(
             "per_class",
-            "A threshold per class (per_class=True) needs Classwise on "
-            "(classwise=True): when objects of different labels can match, "
+            "per_class=True cannot go with classwise=False: when objects "
+            "of different labels can match, "
             "one class's threshold changes another class's matches",
         )
 

@@ -147,6 +147,11 @@ def test_bins_are_right_closed():
     assert laece(records, 0.0).value == pytest.approx((2 * 0.29 + 0.19 + 0.5) / 5)
     with pytest.raises(ValueError, match="no IoUs"):
         laece(dataclasses.replace(records, pred_iou=None), 0.5)
+    # the IoUs travel with the rows: one class's, and through a dict
+    np.testing.assert_array_equal(records.restrict_to_class("cat").pred_iou, records.pred_iou)
+    back = MatchRecords.from_dict(records.to_dict())
+    assert records.to_dict()["tp_iou"] == [1.0, 1.0, 0.5]
+    np.testing.assert_array_equal(back.pred_iou, records.pred_iou)
 
 
 def test_ious_are_fiftyones(random_dataset):

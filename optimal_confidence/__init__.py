@@ -39,6 +39,7 @@ _EXPORTS = {
     "plot_calibration": ".plots",
     "Calibration": ".certainty.calibration",
     "Calibrator": ".certainty.calibration",
+    "LaECE": ".certainty.laece",
     "Guarantee": ".certainty.guarantee",
     "estimate": ".result.production",
     "plan_labels": ".result.production",

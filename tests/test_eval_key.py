@@ -27,7 +27,7 @@ def evaluated(random_dataset):
 
 
 def same_records(a, b):
-    for name in ("pred_conf", "pred_tp", "pred_class", "pred_sample", "gt_conf", "gt_class", "gt_sample"):
+    for name in ("pred_conf", "pred_tp", "pred_class", "pred_sample", "gt_conf", "gt_class", "gt_sample", "pred_iou"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
     assert a.classes == b.classes and a.num_samples == b.num_samples
 

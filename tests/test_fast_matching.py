@@ -34,6 +34,7 @@ ARRAYS = (
     "gt_conf",
     "gt_class",
     "gt_sample",
+    "pred_iou",
 )
 
 CLASSES = ["cat", "dog", "bird"]

@@ -814,6 +814,8 @@ def test_a_guarantee_marks_the_certified_point_beside_the_estimate(panel_dataset
     assert curves["before"]["y"] == pytest.approx(cal.precision[full].tolist())
     assert "after calibration" in curves
     assert f"ECE {cal.ece:.3f}" in panel.state["calibration"]["markdown"]
+    # and the LaECE at the certified threshold, in the same sentence
+    assert cal.laece.summary() in panel.state["calibration"]["markdown"]
     assert panel.prop("calibration.reliability")["view"]["name"] == "PlotlyView"
 
 

@@ -2,5 +2,6 @@
 thresholds with a guarantee (Learn-then-Test: :mod:`.pvalues`,
 :mod:`.risks`, :mod:`.guarantee`, applied to a result by
 :mod:`.certified`), calibration of the confidences and calibrators
-(:mod:`.calibration`), and the held-out check's findings
+(:mod:`.calibration`; the localization-aware error at the threshold:
+:mod:`.laece`), and the held-out check's findings
 (:mod:`.heldout`)."""

@@ -6,7 +6,10 @@ tested on hand-made :class:`~optimal_confidence.curves.sweep.MatchRecords`.
 
 -   :func:`calibration` bins the predictions by confidence and compares each
     bin's mean confidence with how often its predictions are right: a
-    reliability diagram and its expected calibration error (ECE).
+    reliability diagram and its expected calibration error (ECE, over all
+    predictions); given the operating threshold, also the
+    localization-aware ECE of the predictions kept there (LaECE,
+    :mod:`optimal_confidence.certainty.laece`).
 -   :func:`fit_calibrator` fits a monotone map from confidence to the
     probability of being right (isotonic regression or Platt scaling);
     :meth:`Calibrator.predict` applies it.
@@ -28,6 +31,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ..curves.sweep import MatchRecords, floats_from_json, floats_to_json
+from .laece import LAECE_BINS, LaECE, laece
 
 __all__ = [
     "CALIBRATION_METHODS",
@@ -96,6 +100,10 @@ class Calibration:
         per_class: the ECE of each class's predictions alone (same bins),
             for the classes with a scored prediction
         num_predictions: ``N``, the predictions with a confidence
+        laece: the :class:`~optimal_confidence.certainty.laece.LaECE` of the
+            predictions kept at the operating threshold, when
+            :func:`calibration` was given one (and the records carry IoUs),
+            else None
     """
 
     bin_edges: np.ndarray
@@ -105,6 +113,7 @@ class Calibration:
     ece: float
     per_class: dict[str, float]
     num_predictions: int
+    laece: LaECE | None = None
 
     @property
     def num_bins(self) -> int:
@@ -120,6 +129,7 @@ class Calibration:
             "ece": float(self.ece),
             "per_class": {str(k): float(v) for k, v in self.per_class.items()},
             "num_predictions": int(self.num_predictions),
+            "laece": None if self.laece is None else self.laece.to_dict(),
         }
 
     @classmethod
@@ -132,12 +142,13 @@ class Calibration:
             ece=float(d["ece"]),
             per_class={str(k): float(v) for k, v in d["per_class"].items()},
             num_predictions=int(d["num_predictions"]),
+            laece=LaECE.from_dict(d["laece"]) if d.get("laece") else None,
         )
 
     def summary(self) -> str:
         """The diagram in one sentence: the ECE, whether the confidences are
         too high or too low on average, and the bin that adds the most to
-        the ECE."""
+        the ECE; then the LaECE at the threshold, when there is one."""
         full = self.count > 0
         gap = np.where(full, self.mean_confidence - self.precision, 0.0)
         mean_gap = float(np.sum(self.count * gap) / self.num_predictions)
@@ -156,7 +167,7 @@ class Calibration:
             f"{self.num_bins} bins ({lean}); the largest gap: confidences {lo}-{hi} "
             f"(mean {self.mean_confidence[b]:.2f}) are right "
             f"{self.precision[b]:.0%} of the time ({self.count[b]:,} predictions)"
-        )
+        ) + ("" if self.laece is None else f"; {self.laece.summary()}")
 
 
 def _reliability(
@@ -178,7 +189,14 @@ def _reliability(
     return count, mean_conf, precision, ece
 
 
-def calibration(records: MatchRecords, *, num_bins: int = 10) -> Calibration:
+def calibration(
+    records: MatchRecords,
+    *,
+    num_bins: int = 10,
+    threshold: float | None = None,
+    class_thresholds: Mapping[str, float] | None = None,
+    iou: float | None = None,
+) -> Calibration:
     """The reliability diagram and expected calibration error of the
     predictions' confidences.
 
@@ -187,10 +205,17 @@ def calibration(records: MatchRecords, *, num_bins: int = 10) -> Calibration:
     confidences in ``[b / num_bins, (b + 1) / num_bins)``; the last bin also
     holds 1.0.
 
+    With ``threshold``, the result also holds the LaECE of the predictions
+    kept there (:func:`optimal_confidence.certainty.laece.laece`, 25 bins),
+    when the records carry IoUs.
+
     Args:
         records: the :class:`~optimal_confidence.curves.sweep.MatchRecords` of a
             sweep
         num_bins (10): the number of equal-width bins on ``[0, 1]``
+        threshold (None): the operating threshold, for the LaECE
+        class_thresholds (None): the classes kept at thresholds of their own
+        iou (None): the IoU the matching needed (None for a classifier)
 
     Returns:
         a :class:`Calibration`
@@ -213,6 +238,9 @@ def calibration(records: MatchRecords, *, num_bins: int = 10) -> Calibration:
     for c in np.unique(cls[cls >= 0]):
         sel = cls == c
         per_class[records.classes[int(c)]] = _reliability(conf[sel], right[sel], edges)[3]
+    at = None
+    if threshold is not None and records.pred_iou is not None:
+        at = laece(records, threshold, class_thresholds=class_thresholds, num_bins=LAECE_BINS, iou=iou)
     return Calibration(
         bin_edges=edges,
         count=count,
@@ -221,6 +249,7 @@ def calibration(records: MatchRecords, *, num_bins: int = 10) -> Calibration:
         ece=ece,
         per_class=per_class,
         num_predictions=int(conf.size),
+        laece=at,
     )
 
 

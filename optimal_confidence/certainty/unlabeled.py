@@ -178,7 +178,7 @@ def resample_images(records: MatchRecords, rng: np.random.Generator) -> MatchRec
         pred_conf=records.pred_conf[p], pred_tp=records.pred_tp[p],
         pred_class=records.pred_class[p], pred_sample=records.pred_sample[p],
         gt_conf=records.gt_conf[g], gt_class=records.gt_class[g], gt_sample=records.gt_sample[g],
-        num_samples=n,
+        num_samples=n, pred_iou=None if records.pred_iou is None else records.pred_iou[p],
     )
 
 

@@ -77,6 +77,15 @@ class MatchRecords:
         gt_sample: ``int64`` array of shape ``(num_gts,)``
         num_samples: the number of samples the pass covered, including
             samples with no objects at all
+        pred_iou: ``float64`` array of shape ``(num_preds,)``: the IoU of
+            each true positive with the ground truth object it is matched
+            to (what FiftyOne's ``evaluate_detections`` stores as
+            ``<eval_key>_iou``; for a crowd, the intersection over the
+            prediction's area), ``NaN`` for every other prediction. A
+            classification has no box: a right answer's is 1. None for runs
+            stored before the IoUs were kept. The localization-aware
+            calibration error
+            (:mod:`optimal_confidence.certainty.laece`) reads it
     """
 
     classes: tuple[str, ...]
@@ -88,6 +97,7 @@ class MatchRecords:
     gt_class: np.ndarray
     gt_sample: np.ndarray
     num_samples: int
+    pred_iou: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n_pred = len(self.pred_conf)
@@ -98,8 +108,9 @@ class MatchRecords:
             ("pred_sample", n_pred),
             ("gt_class", n_gt),
             ("gt_sample", n_gt),
+            ("pred_iou", n_pred),
         ):
-            if len(getattr(self, name)) != n:
+            if getattr(self, name) is not None and len(getattr(self, name)) != n:
                 raise ValueError(
                     f"MatchRecords.{name} has {len(getattr(self, name))} "
                     f"rows; expected {n}"
@@ -149,11 +160,14 @@ class MatchRecords:
             gt_class=self.gt_class[g],
             gt_sample=self.gt_sample[g],
             num_samples=self.num_samples,
+            pred_iou=None if self.pred_iou is None else self.pred_iou[p],
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-serializable dict; ``NaN`` becomes ``None``."""
-        return {
+        """A JSON-serializable dict; ``NaN`` becomes ``None``. The IoUs
+        are stored for the true positives only (``tp_iou``, in order), the
+        only predictions that have one."""
+        out = {
             "classes": list(self.classes),
             "pred_conf": floats_to_json(self.pred_conf),
             "pred_tp": [bool(x) for x in self.pred_tp],
@@ -164,19 +178,30 @@ class MatchRecords:
             "gt_sample": self.gt_sample.tolist(),
             "num_samples": int(self.num_samples),
         }
+        if self.pred_iou is not None:
+            out["tp_iou"] = floats_to_json(self.pred_iou[self.pred_tp])
+        return out
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "MatchRecords":
+        """The records of :meth:`to_dict`; a dict without ``tp_iou`` (a
+        run stored before the IoUs were kept) gives ``pred_iou=None``."""
+        pred_tp = np.asarray(d["pred_tp"], dtype=bool)
+        pred_iou = None
+        if d.get("tp_iou") is not None:
+            pred_iou = np.full(len(pred_tp), np.nan)
+            pred_iou[pred_tp] = floats_from_json(d["tp_iou"])
         return cls(
             classes=tuple(d["classes"]),
             pred_conf=floats_from_json(d["pred_conf"]),
-            pred_tp=np.asarray(d["pred_tp"], dtype=bool),
+            pred_tp=pred_tp,
             pred_class=np.asarray(d["pred_class"], dtype=np.int64),
             pred_sample=np.asarray(d["pred_sample"], dtype=np.int64),
             gt_conf=floats_from_json(d["gt_conf"]),
             gt_class=np.asarray(d["gt_class"], dtype=np.int64),
             gt_sample=np.asarray(d["gt_sample"], dtype=np.int64),
             num_samples=int(d["num_samples"]),
+            pred_iou=pred_iou,
         )
 
 

@@ -564,7 +564,8 @@ def output_markdown(out: Mapping[str, Any]) -> str:
         if out.get("point_estimate") is not None:
             lines.append(f"(the point estimate, without a guarantee: {threshold_text(out['point_estimate'])})")
     if out.get("ece") is not None:
-        lines += ["", f"Calibration: ECE {out['ece']:.3f}"]
+        at = "" if out.get("laece") is None else f", LaECE {out['laece']:.3f} at the threshold"
+        lines += ["", f"Calibration: ECE {out['ece']:.3f}{at}"]
     if out.get("review_band_summary"):
         lines += ["", f"**Review band:** {out['review_band_summary']}"]
     if out.get("warnings"):

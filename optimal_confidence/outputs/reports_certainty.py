@@ -92,8 +92,9 @@ def calibration_text(result: "OptimalConfidenceResult") -> str | None:
 def certainty_metrics(result: "OptimalConfidenceResult") -> dict[str, Any]:
     """The guarantee and calibration as plain values, for the operator's
     result and ``--json``: ``guarantee`` (its dict and ``summary``),
-    ``point_estimate``, ``class_guarantees``, ``ece``; each only when the
-    result has it."""
+    ``point_estimate``, ``class_guarantees``, ``ece`` (over all the
+    predictions), ``laece`` (of those kept at the threshold; None when
+    undefined); each only when the result has it."""
     out: dict[str, Any] = {}
     g = result.guarantee
     if g is not None:
@@ -107,6 +108,8 @@ def certainty_metrics(result: "OptimalConfidenceResult") -> dict[str, Any]:
     cal = calibration_of(result)
     if cal is not None:
         out["ece"] = cal.ece
+        if cal.laece is not None:
+            out["laece"] = cal.laece.to_dict()["value"]
     return out
 
 
@@ -125,5 +128,7 @@ def calibration_table(cal: "Calibration") -> str:
         m, p = cal.mean_confidence[b], cal.precision[b]
         lines.append(f"  {rng:<12} {cal.count[b]:>11,} {m:>9.3f} {p:>7.3f} {m - p:>+7.3f}")
     lines.append(f"  ECE {cal.ece:.4f} over {cal.num_predictions:,} predictions")
+    if cal.laece is not None:
+        lines.append(f"  {cal.laece.summary()}")
     return "\n".join(lines)
 

@@ -2,8 +2,8 @@
 
 :func:`_match` matches the predictions and ground truth objects of a batch
 of images (or video frames), given as flat :class:`_Objects` arrays, and
-returns which predictions are true positives and the confidence that finds
-each ground truth object. It computes the IoUs of all prediction and ground
+returns which predictions are true positives, the IoU of each with its
+object, and the confidence that finds each ground truth object. It computes the IoUs of all prediction and ground
 truth pairs of the batch in one numpy pass and runs the greedy matching
 over the pairs that can match; :mod:`~optimal_confidence.records.fast_matching`
 reads the arrays from the dataset and assembles the records.
@@ -130,15 +130,18 @@ def _match(
             can hold while FiftyOne's R-tree returns them in insertion order
 
     Returns:
-        ``(pred_tp, gt_conf)``, aligned with ``preds`` and ``gts``
+        ``(pred_tp, pred_iou, gt_conf)``, aligned with ``preds`` and
+        ``gts``; ``pred_iou`` is the IoU of each true positive with its
+        object (``NaN`` for the other predictions)
     """
     pred_tp = np.zeros(len(preds.conf), dtype=bool)
+    pred_iou = np.full(len(preds.conf), np.nan)
     gt_conf = np.full(len(gts.conf), np.nan)
 
     gt_count = np.bincount(gts.group, minlength=preds.num_groups)
     scored = _visiting_order(preds, gt_count)
     if len(scored) == 0:
-        return pred_tp, gt_conf
+        return pred_tp, pred_iou, gt_conf
     rank = np.empty(len(preds.conf), dtype=np.int64)
     rank[scored] = np.arange(len(scored))
 
@@ -187,9 +190,12 @@ def _match(
     tp = preds.label[match_p] == gts.label[match_g]
     match_p, match_g = match_p[tp], match_g[tp]
     pred_tp[match_p] = True
+    # The IoU FiftyOne stores as <eval_key>_iou: the same floating point
+    # operations, so the same float
+    pred_iou[match_p] = _box_ious(preds.box[match_p], gts.box[match_g], gts.crowd[match_g])
     # A crowd can absorb several predictions: keep the highest confidence
     np.fmax.at(gt_conf, match_g, preds.conf[match_p])
-    return pred_tp, gt_conf
+    return pred_tp, pred_iou, gt_conf
 
 
 def _visiting_order(preds: _Objects, gt_count: np.ndarray) -> np.ndarray:

@@ -112,6 +112,8 @@ def records_from_classifications(
             gt_class=np.zeros(int(gt_pos.sum()), dtype=np.int64),
             gt_sample=sample[gt_pos],
             num_samples=len(samples),
+            # no box: the target of a right answer is 1 (see certainty.laece)
+            pred_iou=np.where(gt_pos, 1.0, np.nan),
         )
 
     classes = sorted({l for l in g if l is not None} | {l for l in p if l is not None})
@@ -128,4 +130,5 @@ def records_from_classifications(
         gt_class=np.array([index[l] for l in g], dtype=np.int64),
         gt_sample=sample,
         num_samples=len(samples),
+        pred_iou=np.where(right, 1.0, np.nan),
     )

@@ -205,10 +205,11 @@ def _match_batch(
     except _MalformedBox as e:
         sample_id = samples.skip(e.sample).limit(1).values("id")[0]
         raise ValueError(malformed_box_message(e.field, sample_id, e.box)) from None
-    pred_tp, gt_conf = _match(preds, gts, thresh, classwise, _INSERTION_ORDER_LIMIT)
+    pred_tp, pred_iou, gt_conf = _match(preds, gts, thresh, classwise, _INSERTION_ORDER_LIMIT)
     return _Rows(
         pred_conf=preds.conf,
         pred_tp=pred_tp,
+        pred_iou=pred_iou,
         pred_code=preds.label,
         pred_sample=preds.sample,
         gt_conf=gt_conf,
@@ -394,6 +395,7 @@ class _Rows(NamedTuple):
 
     pred_conf: np.ndarray
     pred_tp: np.ndarray
+    pred_iou: np.ndarray
     pred_code: np.ndarray
     pred_sample: np.ndarray
     gt_conf: np.ndarray
@@ -593,4 +595,5 @@ def _assemble(
         gt_class=to_class[column("gt_code", np.int64)],
         gt_sample=column("gt_sample", np.int64),
         num_samples=num_samples,
+        pred_iou=column("pred_iou", np.float64),
     )

@@ -166,6 +166,7 @@ def records_from_evaluation(
         results.ypred_ids,
         results.ytrue,
         results.ypred,
+        results.ious,
         preds=preds,
         gts=gts,
         num_samples=len(samples),
@@ -177,37 +178,41 @@ def _reduce_matches(
     ypred_ids: Iterable[str | None],
     ytrue: Iterable[str],
     ypred: Iterable[str],
+    ious: Iterable[float | None],
     *,
     preds: LabelValues,
     gts: LabelValues,
     num_samples: int,
 ) -> MatchRecords:
-    """Reduces ``(gt, pred)`` match rows to one row per object.
+    """Reduces ``(gt, pred, iou)`` match rows to one row per object.
 
     Confidences, labels and sample indices come from ``preds`` and ``gts``
     (read from the dataset), keyed by id; the match rows only say who was
-    matched to whom. Every prediction in ``preds`` gets a row, including
-    the ones left out of the evaluation for having no confidence.
+    matched to whom, and at which IoU. Every prediction in ``preds`` gets
+    a row, including the ones left out of the evaluation for having no
+    confidence.
     """
     pred_index = {pid: k for k, pid in enumerate(preds.ids)}
     gt_index = {gid: k for k, gid in enumerate(gts.ids)}
 
     pred_tp = np.zeros(len(preds), dtype=bool)
+    pred_iou = np.full(len(preds), np.nan)
     gt_conf = np.full(len(gts), np.nan)
 
-    for gid, pid, glabel, plabel in zip(ytrue_ids, ypred_ids, ytrue, ypred):
+    for gid, pid, glabel, plabel, iou in zip(ytrue_ids, ypred_ids, ytrue, ypred, ious):
         if gid is None or pid is None or glabel != plabel:
             continue
         p = pred_index[pid]
         g = gt_index[gid]
         pred_tp[p] = True
+        pred_iou[p] = iou
         c = preds.confidences[p]
         # A crowd object can absorb several predictions: it is found as long
         # as the most confident of them is kept
         if np.isnan(gt_conf[g]) or c > gt_conf[g]:
             gt_conf[g] = c
 
-    return _records(preds, gts, pred_tp, gt_conf, num_samples)
+    return _records(preds, gts, pred_tp, gt_conf, num_samples, pred_iou)
 
 
 def _records(
@@ -216,6 +221,7 @@ def _records(
     pred_tp: np.ndarray,
     gt_conf: np.ndarray,
     num_samples: int,
+    pred_iou: np.ndarray | None,
 ) -> MatchRecords:
     classes = sorted(
         {l for l in preds.labels if l is not None}
@@ -238,6 +244,7 @@ def _records(
         gt_class=_classes_of(gts.labels),
         gt_sample=gts.sample,
         num_samples=num_samples,
+        pred_iou=pred_iou,
     )
 
 
@@ -282,7 +289,7 @@ def records_from_eval_key(
     used = _evaluation_config(
         samples, pred_field, gt_field, eval_key, iou=iou, classwise=classwise
     )
-    status, match = _evaluation_status(samples, pred_field, eval_key, preds)
+    status, match, ious = _evaluation_status(samples, pred_field, eval_key, preds)
     check_still_valid(
         samples, pred_field, gt_field, eval_key, preds=preds, gts=gts, match=match,
         iou=used["iou"], classwise=used["classwise"], iscrowd=used["iscrowd"],
@@ -291,7 +298,7 @@ def records_from_eval_key(
     pred_tp, gt_conf = _matches_of_status(
         status, match, eval_key, gt_field, preds=preds, gts=gts
     )
-    records = _records(preds, gts, pred_tp, gt_conf, len(samples))
+    records = _records(preds, gts, pred_tp, gt_conf, len(samples), _tp_ious(ious, pred_tp))
     return records, used
 
 
@@ -366,8 +373,8 @@ def _evaluation_status(
     preds: LabelValues,
 ) -> tuple[list[str | None], list[str | None]]:
     """Reads each prediction's ``<eval_key>`` status and ``<eval_key>_id``
-    match, and checks that the evaluation covered every prediction with a
-    confidence and can be reused for them.
+    match and ``<eval_key>_iou``, and checks that the evaluation covered
+    every prediction with a confidence and can be reused for them.
 
     Args:
         samples: the :class:`fiftyone.core.collections.SampleCollection`
@@ -376,7 +383,7 @@ def _evaluation_status(
         preds: the :class:`LabelValues` of ``pred_field`` on ``samples``
 
     Returns:
-        a ``(status, match)`` tuple of lists aligned with ``preds``
+        a ``(status, match, iou)`` tuple of lists aligned with ``preds``
 
     Raises:
         ValueError: if the evaluation does not line up with ``preds``, left
@@ -385,11 +392,12 @@ def _evaluation_status(
     """
     path = list_path(samples, pred_field)
     is_frames = samples._is_frame_field(pred_field)
-    status_col, match_col = samples.values(
-        [f"{path}.{eval_key}", f"{path}.{eval_key}_id"]
+    status_col, match_col, iou_col = samples.values(
+        [f"{path}.{eval_key}", f"{path}.{eval_key}_id", f"{path}.{eval_key}_iou"]
     )
     status = [v for _, v in flatten(status_col, is_frames)]
     match = [v for _, v in flatten(match_col, is_frames)]
+    ious = [v for _, v in flatten(iou_col, is_frames)]
     if len(status) != len(preds):
         raise ValueError(
             f"Evaluation '{eval_key}' does not line up with '{pred_field}' "
@@ -417,7 +425,19 @@ def _evaluation_status(
             "confidence 0 or <= -1, so evaluation "
             f"'{eval_key}' cannot be reused; sweep without eval_key"
         )
-    return status, match
+    return status, match, ious
+
+
+def _tp_ious(ious: list[float | None], pred_tp: np.ndarray) -> np.ndarray | None:
+    """The evaluation's ``<eval_key>_iou`` of each true positive, ``NaN``
+    for the other predictions; None when a true positive has none (an
+    evaluation that did not store it): no IoU is better than a wrong one."""
+    out = np.full(len(pred_tp), np.nan)
+    for p in np.flatnonzero(pred_tp):
+        if ious[p] is None:
+            return None
+        out[p] = ious[p]
+    return out
 
 
 def _matches_of_status(

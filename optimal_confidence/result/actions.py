@@ -116,22 +116,35 @@ class ResultActions:
 
     def calibration(self, num_bins: int = 10) -> "Calibration":
         """How far the confidences are from the chance of being right: a
-        reliability diagram and its expected calibration error, by the
-        sweep's own matching (a prediction is right when it is a true
-        positive); see :func:`optimal_confidence.certainty.calibration.calibration`.
+        reliability diagram and its expected calibration error over all the
+        predictions (D-ECE), by the sweep's own matching (a prediction is
+        right when it is a true positive); and the localization-aware ECE of
+        the predictions kept at the operating threshold (``laece``: each
+        class at :attr:`class_thresholds` with per-class thresholds). See
+        :func:`optimal_confidence.certainty.calibration.calibration` and
+        :mod:`optimal_confidence.certainty.laece`.
 
         Example::
 
             cal = result.calibration()
             cal.ece, cal.per_class     # 0.045, {"car": 0.05, ...}
+            cal.laece.value            # 0.08: LaECE at the best threshold
             print(cal.summary())
+
+        ``cal.laece`` is None for a result stored before the IoUs of the
+        matches were kept (sweep again).
 
         Raises:
             ValueError: for confidences outside [0, 1], or no confidences
         """
         from ..certainty.calibration import calibration
 
-        return calibration(self.records, num_bins=num_bins)
+        c = self.config
+        return calibration(
+            self.records, num_bins=num_bins, threshold=self.best_threshold,
+            class_thresholds=self.class_thresholds if self.objective.per_class else None,
+            iou=c.iou if c.task == "detection" else None,
+        )
 
     def fit_calibrator(
         self, method: str = "isotonic", *, per_class: bool = True, min_per_class: int = 50

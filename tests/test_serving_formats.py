@@ -271,3 +271,18 @@ def test_the_app_reads_the_labels_file_inside_its_export_folder(demo_dataset, re
     doc = configparser.ConfigParser(interpolation=None)
     doc.read(folder / "nvinfer.txt")
     assert float(doc["class-attrs-0"]["pre-cluster-threshold"]) == result.class_thresholds["person"]
+
+
+def test_every_front_end_offers_the_labels_file():
+    from optimal_confidence.app.form import _FOLD_OF
+    from optimal_confidence.cli import parser
+    from optimal_confidence.spec.options import ACTION_OPTIONS, NOT_API_OPTIONS
+
+    o = option("export_labels")
+    assert (o.group, o.kind, o.when) == ("deployment", "str", ({"export_path": o.when[0]["export_path"]},))
+    assert "export_labels" in ACTION_OPTIONS and "export_labels" in NOT_API_OPTIONS
+    args = parser().parse_args(["--dataset", "d", "--export", "x.txt", "--export-labels", "labels.txt"])
+    assert args.export_labels == "labels.txt"
+    assert _FOLD_OF["export_labels"][0] == _FOLD_OF["export_path"][0] == "show_deployment"
+    # shown in the form only with an export path, as export_format
+    assert not o.shown({}, "detection") and o.shown({"export_path": "x.txt"}, "detection")

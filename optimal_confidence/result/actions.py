@@ -8,6 +8,7 @@ Nothing here imports FiftyOne at import time.
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -118,8 +119,9 @@ class ResultActions:
         from ..outputs import serving
         from ..outputs.deployment import export, export_format
 
-        classes = None
-        if labels is None and export_format(path, format) in serving.ID_FORMATS:
+        classes = None  # a path of the wrong kind: export says so
+        named = isinstance(path, (str, os.PathLike))
+        if labels is None and named and export_format(path, format) in serving.ID_FORMATS:
             classes = self._dataset_classes()
         return export(self, path, format, labels=labels, classes=classes, overwrite=overwrite, root=root)
 

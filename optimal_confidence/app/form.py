@@ -80,7 +80,7 @@ _FOLDS = (
         "show_deployment", "Evaluate and export the operating point",
         "Store FiftyOne's evaluation at the chosen threshold, write the "
         "threshold(s) to a file for deployment",
-        ("evaluate_key", "export_path", "export_format"),
+        ("evaluate_key", "export_path", "export_format", "export_labels"),
     ),
     (
         "show_after", "After deployment: new images without labels",

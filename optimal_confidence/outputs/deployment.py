@@ -10,11 +10,13 @@ is (``model.predict(**yaml.safe_load(f))`` or ``yolo predict cfg=FILE``):
 only keys of Ultralytics' own default config (``conf``: the lowest
 threshold, so that nothing a class keeps is dropped; ``task``, one of
 Ultralytics' task names), with the whole config, per-class thresholds
-included, in a comment line that :func:`apply_thresholds` reads. A path's
-extension decides the format when none is given (``.yaml``/``.yml``: YAML,
-else JSON), and a format that contradicts it is refused before anything is
-written; :func:`apply_thresholds` reads every format whatever the
-extension.
+included, in a comment line that :func:`apply_thresholds` reads. The
+serving stacks' formats (DeepStream, nvinferserver, Roboflow Workflows,
+TensorRT, ONNX, Detectron2, MMDetection) are in :mod:`.serving`. A path's
+extension decides the format when none is given (:data:`EXTENSIONS`, else
+JSON), and a format whose language it contradicts (a ``.json`` file of
+YAML, ...) is refused before anything is written; :func:`apply_thresholds`
+reads every format whatever the extension.
 
 Nothing here imports FiftyOne (a FiftyOne ``Detections`` is recognized by
 its ``detections`` list), so deployment code can use it alone.
@@ -26,12 +28,13 @@ import datetime
 import json
 import math
 import os
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
 from ..curves.sweep import point_metrics, positive_score
 from ..spec.options import OptionError
+from . import serving
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..result.result import OptimalConfidenceResult
@@ -47,10 +50,17 @@ __all__ = [
 ]
 
 #: the formats :func:`export` writes
-FORMATS = ("json", "yaml", "ultralytics")
+FORMATS = ("json", "yaml", "ultralytics", *serving.SERVING_FORMATS)
 
-#: the comment line of an Ultralytics config that holds the whole config
-ULTRALYTICS_MARK = "# optimal_confidence: "
+#: the format a path's extension stands for when none is given
+EXTENSIONS = {
+    ".json": "json", ".yaml": "yaml", ".yml": "yaml", ".ini": "deepstream",
+    ".pbtxt": "nvinferserver", ".prototxt": "nvinferserver", ".py": "mmdetection",
+}
+
+#: the comment line of an Ultralytics config (and of the serving formats'
+#: text files) that holds the whole config
+ULTRALYTICS_MARK = serving.CONFIG_MARK
 
 #: the tasks of a deployment config
 TASKS = ("detection", "binary", "multiclass")
@@ -148,39 +158,43 @@ def _ultralytics(config: Mapping[str, Any]) -> str:
 
 def export_format(path: str, format: str | None = None) -> str:
     """The format a file is written in: ``format``, else by the extension
-    (``.yaml``/``.yml``: YAML, else JSON).
+    (:data:`EXTENSIONS`: ``.yaml``/``.yml`` YAML, ``.ini`` DeepStream,
+    ``.pbtxt`` nvinferserver, ``.py`` MMDetection; else JSON).
 
     Raises:
         ValueError: for an unknown format, or one its extension
             contradicts (a ``.json`` file of YAML, ...)
     """
-    lower = os.fspath(path).lower()
-    yaml_path, json_path = lower.endswith((".yaml", ".yml")), lower.endswith(".json")
     if format is not None and format not in FORMATS:
         raise OptionError("export_format", f"export_format must be one of {list(FORMATS)}; got {format!r}")
-    fmt = format or ("yaml" if yaml_path else "json")
-    if fmt in ("yaml", "ultralytics") and json_path:
+    ext = os.path.splitext(os.fspath(path).lower())[1]
+    fmt = format or EXTENSIONS.get(ext, "json")
+    written, named = serving.language(fmt), serving.language(EXTENSIONS[ext]) if ext in EXTENSIONS else None
+    if named is not None and named != written:
         raise OptionError(
             "export_format",
-            f"format {fmt!r} writes YAML, and {os.fspath(path)} is named .json: name a "
-            f".yaml file or drop the format",
-        )
-    if fmt == "json" and yaml_path:
-        raise OptionError(
-            "export_format",
-            f"format 'json' with a .yaml path: {os.fspath(path)} would not be YAML; name a "
-            f".json file or drop the format",
+            f"format {fmt!r} writes {written.upper()}, and {os.fspath(path)} is named {ext}: name a "
+            f"file of that language (or none of these extensions) or drop the format",
         )
     return fmt
 
 
-def render(result: "OptimalConfidenceResult", format: str) -> str:
-    """The text of :func:`deployment_config` in ``format``."""
+def render(
+    result: "OptimalConfidenceResult", format: str, *, labels: Any = None,
+    classes: Sequence[str] | None = None, option: str = "labels",
+) -> str:
+    """The text of :func:`deployment_config` in ``format``; the formats
+    that name classes by id take them from ``labels`` or ``classes`` (see
+    :func:`~optimal_confidence.outputs.serving.ids_for`, whose errors name
+    ``option``)."""
     config = deployment_config(result)
     if format == "json":
         return json.dumps(config, indent=2) + "\n"
     if format == "ultralytics":
         return _ultralytics(config)
+    if format in serving.SERVING_FORMATS:
+        ids = serving.ids_for(config, format, labels=labels, classes=classes, option=option)
+        return serving.serving_text(config, format, ids)
     import yaml
 
     return yaml.safe_dump(config, sort_keys=False)
@@ -188,6 +202,7 @@ def render(result: "OptimalConfidenceResult", format: str) -> str:
 
 def export(
     result: "OptimalConfidenceResult", path: str, format: str | None = None, *,
+    labels: Any = None, classes: Sequence[str] | None = None,
     overwrite: bool = False, option: str = "path", root: str | None = None,
 ) -> str:
     """Writes :func:`deployment_config` to ``path``, atomically (see
@@ -196,9 +211,16 @@ def export(
     Args:
         result: an :class:`~optimal_confidence.result.OptimalConfidenceResult`
         path: the file to write (its folder is created)
-        format (None): ``"json"``, ``"yaml"`` or ``"ultralytics"`` (see the
-            module); by default from the file's extension (``.yaml``/``.yml``:
-            YAML, else JSON)
+        format (None): one of :data:`FORMATS` (see the module and
+            :mod:`.serving`); by default from the file's extension
+            (:data:`EXTENSIONS`, else JSON)
+        labels (None): for the formats that name classes by id
+            (DeepStream, nvinferserver): the path of a labels file (one
+            class per line, line index = class id, as DeepStream's
+            ``labelfile-path``), a list of class names or a dict of class
+            to id; the other formats ignore it
+        classes (None): the dataset's class list, the ids when ``labels``
+            is not given
         overwrite (False): whether to replace a file that exists; without
             it an existing file is refused and nothing is written
         option ("path"): the name of ``path`` in messages
@@ -210,15 +232,17 @@ def export(
 
     Raises:
         ValueError: for an unknown format or one the extension
-            contradicts, an existing file (without ``overwrite``), or a path
-            that cannot be written; nothing is written then
+            contradicts, a class of the thresholds without an id, an
+            existing file (without ``overwrite``), or a path that cannot
+            be written; nothing is written then
     """
     from ..store.files import file_write, text_writer, write_file
 
     write = file_write(path, overwrite=overwrite, option=option, root=root)
     fmt = export_format(write.name, format)
+    text = render(result, fmt, labels=labels, classes=classes)  # refusals before anything is written
     try:
-        return write_file(write, text_writer(render(result, fmt)))
+        return write_file(write, text_writer(text))
     except OSError as e:
         raise OptionError(option, f"Cannot write {write.name}: {e.strerror or e}") from None
 
@@ -241,7 +265,10 @@ def _parse(text: str, path: str) -> Any:
                 config = json.loads(line[len(ULTRALYTICS_MARK):])
             except json.JSONDecodeError as e:
                 raise ValueError(f"{path}: its '{ULTRALYTICS_MARK.strip()}' line is not JSON: {e}") from None
-            _check_conf(text, config, path)
+            if isinstance(config, Mapping) and config.get("format") in serving.SERVING_FORMATS:
+                serving.check_body(text, config, path)
+            else:
+                _check_conf(text, config, path)
             return config
     kinds = ["YAML", "JSON"] if path.lower().endswith((".yaml", ".yml")) else ["JSON", "YAML"]
     first_error = None
@@ -253,6 +280,9 @@ def _parse(text: str, path: str) -> Any:
         except Exception as e:  # json.JSONDecodeError, yaml.YAMLError
             first_error = first_error or e
             continue
+        carried = serving.config_of(config, path)
+        if carried is not None:  # a Roboflow step, an engine's JSON
+            return carried
         if isinstance(config, Mapping) and "threshold" not in config and "conf" in config:
             # an Ultralytics config without our line: its conf is the threshold
             return {"threshold": config["conf"]}
@@ -366,10 +396,15 @@ def _kept(config: Mapping[str, Any], pairs: Iterable[tuple[Any, Any]]) -> list[b
     return out
 
 
-def _supervision_labels(detections: Any, class_names: Mapping[int, str] | None) -> list[Any]:
+def _supervision_labels(
+    detections: Any, class_names: Mapping[int, str] | None, config: Mapping[str, Any]
+) -> list[Any]:
     data = getattr(detections, "data", None) or {}
     if "class_name" in data:
         return list(data["class_name"])
+    if class_names is None and isinstance(config.get("class_ids"), Mapping):
+        # a DeepStream or nvinferserver file numbers its classes
+        class_names = {int(i): name for name, i in config["class_ids"].items()}
     if class_names is None:
         raise ValueError(
             "These supervision.Detections carry no 'class_name' in their data: "
@@ -423,7 +458,7 @@ def apply_thresholds(
     if hasattr(detections, "label") and hasattr(detections, "confidence"):  # a Classification
         return detections if _kept(config, [(detections.label, detections.confidence)])[0] else None
     if hasattr(detections, "xyxy") and hasattr(detections, "confidence"):  # supervision
-        labels = _supervision_labels(detections, class_names)
+        labels = _supervision_labels(detections, class_names, config)
         conf = detections.confidence
         keep = _kept(config, zip(labels, [None] * len(labels) if conf is None else conf))
         return detections[np.asarray(keep, dtype=bool)]

@@ -8,6 +8,7 @@ Nothing here imports FiftyOne at import time.
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -101,16 +102,40 @@ class ResultActions:
         return deployment_config(self)
 
     def export(
-        self, path: str, format: str | None = None, *, overwrite: bool = False, root: str | None = None
+        self, path: str, format: str | None = None, *, labels: Any = None,
+        overwrite: bool = False, root: str | None = None,
     ) -> str:
-        """Writes :meth:`deployment_config` as JSON, YAML or for Ultralytics
-        (``format="ultralytics"``), atomically; an existing file is replaced
-        only with ``overwrite=True``; with ``root``, the file must stay
-        inside that folder. See
+        """Writes :meth:`deployment_config` as JSON, YAML, or the config a
+        serving stack reads (``format``: ``"deepstream"``,
+        ``"nvinferserver"``, ``"roboflow"``, ``"tensorrt"``, ``"onnx"``,
+        ``"detectron2"``, ``"mmdetection"``, ``"ultralytics"``, ...),
+        atomically; an existing file is replaced only with
+        ``overwrite=True``; with ``root``, the file must stay inside that
+        folder. The formats that name classes by id (DeepStream,
+        nvinferserver) number them by ``labels`` (a labels file, one class
+        per line, line index = id; or a list of names, or a dict of name to
+        id), else by the dataset's class list. See
         :func:`optimal_confidence.outputs.deployment.export`."""
-        from ..outputs.deployment import export
+        from ..outputs import serving
+        from ..outputs.deployment import export, export_format
 
-        return export(self, path, format, overwrite=overwrite, root=root)
+        classes = None  # a path of the wrong kind: export says so
+        named = isinstance(path, (str, os.PathLike))
+        if labels is None and named and export_format(path, format) in serving.ID_FORMATS:
+            classes = self._dataset_classes()
+        return export(self, path, format, labels=labels, classes=classes, overwrite=overwrite, root=root)
+
+    def _dataset_classes(self) -> list[str] | None:
+        """The class list of the dataset this result was swept on (FiftyOne's
+        ``classes`` of its fields, else ``default_classes``), if it exists."""
+        import fiftyone as fo
+
+        from ..outputs.serving import classes_of
+
+        name = getattr(self.config, "dataset", None)
+        if not name or not fo.dataset_exists(name):
+            return None
+        return classes_of(fo.load_dataset(name), self.config.pred_field, self.config.gt_field)
 
     # -- calibration ------------------------------------------------------------
 

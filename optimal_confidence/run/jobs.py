@@ -19,8 +19,9 @@ from typing import Any, Callable, Sequence
 
 import fiftyone.core.collections as foc
 
+from ..outputs import serving
 from ..outputs.deployment import export_format, render
-from ..records.fields import task_of
+from ..records.fields import list_path, task_of
 from ..records.sources import shared_fast_sources
 from ..records.sweeping import Progress, choose_fields, prepare
 from ..result.comparison import ModelComparison, comparison_run_key
@@ -101,10 +102,43 @@ def plan_writes(
     if r.export_path is not None:
         name = samples._root_dataset.name
         path = confined_path(name, r.export_path) if confine else r.export_path
-        export_format(path, r.export_format)
+        fmt = export_format(path, r.export_format)
+        serving.check_task(fmt, task_of(label_type, r.positive_label))
+        if serving.needs_ids(fmt, r.per_class):
+            _check_export_ids(samples, r, fmt, confine)
         root = dataset_folder(name) if confine else None
         writes.append(file_write(path, overwrite=r.overwrite, option="export_path", root=root))
     return writes
+
+
+def _export_ids(samples: foc.SampleCollection, r: RunRequest, confine: bool) -> dict[str, Any]:
+    """What numbers the exported classes (the keywords ``labels`` and
+    ``classes`` of :func:`~optimal_confidence.outputs.deployment.render`):
+    the ``export_labels`` file (in the App, inside the dataset's export
+    folder), else the dataset's class list."""
+    dataset = samples._root_dataset
+    if r.export_labels is not None:
+        path = confined_path(dataset.name, r.export_labels, "export_labels") if confine else r.export_labels
+        return {"labels": path}
+    return {"classes": serving.classes_of(dataset, r.pred_field, r.gt_field)}
+
+
+def _check_export_ids(samples: foc.SampleCollection, r: RunRequest, fmt: str, confine: bool) -> None:
+    """Refuses, before anything is read or written, an export whose
+    classes have no ids: no labels file and no class list, or a class of
+    the fields missing from them."""
+    source = _export_ids(samples, r, confine)
+    if source.get("labels") is not None:
+        ids, where = serving.class_ids(source["labels"], "export_labels"), f"the labels file {source['labels']}"
+    elif source.get("classes"):
+        ids, where = serving.class_ids(source["classes"], "export_labels"), "the dataset's class list"
+    else:
+        raise serving.no_ids(fmt, "export_labels")
+    if r.per_class:  # the classes a per-class sweep gives thresholds: those of its fields
+        found: set[str] = set()
+        for field in (r.pred_field, r.gt_field):
+            found |= {c for c in samples.distinct(f"{list_path(samples, field)}.label") if c is not None}
+        serving.check_classes(sorted(found), ids, fmt, "export_labels", where)
 
 
 def check(
@@ -132,9 +166,11 @@ def _steps(
     outcomes: list[Outcome],
     writes: list[Write],
     files: Sequence[FileOutput],
+    confine: bool = False,
 ) -> list[Any]:
     """The steps that carry out ``writes`` (and ``files``) with the
-    outcomes' results."""
+    outcomes' results (each file's text made here, before anything is
+    written: a class without an id is refused then)."""
     main, r = outcomes[0], requests[0]
     by_key = {q.run_key: o.result for q, o in zip(requests, outcomes) if q.run_key}
     extra: dict[str, Any] = {}
@@ -151,7 +187,9 @@ def _steps(
         elif w.kind == "field":
             steps.append(CalibratedFieldStep(w, main.result.calibrator, samples, r.pred_field))
         elif w.kind == "file":
-            steps.append(FileStep(w, text_writer(render(main.result, export_format(w.name, r.export_format)))))
+            fmt = export_format(w.name, r.export_format)
+            ids = _export_ids(samples, r, confine) if fmt in serving.ID_FORMATS else {}
+            steps.append(FileStep(w, text_writer(render(main.result, fmt, option="export_labels", **ids))))
         elif w.kind == "tag":
             steps.append(TagStep(w, main.label_plan.sample_ids))
     steps += [FileStep(w, lambda tmp, put=put: put(main, tmp)) for w, put in files]
@@ -246,7 +284,7 @@ def execute(
         main = _after_deployment(samples, requests[0], main)
     if before_store is not None:
         before_store(main)
-    apply(samples, _steps(samples, requests, [main, *outcomes[1:]], writes, files))
+    apply(samples, _steps(samples, requests, [main, *outcomes[1:]], writes, files, confine))
     done = {w.kind: w.name for w in writes if w.kind in ("evaluation", "field", "file")}
     return dataclasses.replace(
         main,

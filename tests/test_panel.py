@@ -13,7 +13,7 @@ import fiftyone.operators as foo
 from fiftyone import ViewField as F
 from fiftyone.operators.delegated import DelegatedOperationService
 
-from optimal_confidence import compute_optimal_confidence, load_optimal_confidence
+from optimal_confidence import apply_thresholds, compute_optimal_confidence, load_optimal_confidence
 from optimal_confidence.plots import threshold_id
 
 from helpers import make_random_dataset, oracle_counts, snapshot
@@ -73,14 +73,15 @@ class AppPanel:
 
     def click(self, plot, point):
         """A click on a point of a plot, as the App's PlotlyView sends it."""
+        stack = "plots_pr" if plot == "pr" else "plots"
         trace_idx, trace = next(
-            (i, t) for i, t in enumerate(self.data["plots"][plot]) if point in t["ids"]
+            (i, t) for i, t in enumerate(self.data[stack][plot]) if point in t["ids"]
         )
         idx = trace["ids"].index(point)
         return self.event(
             "on_click_curve",
             event="onClick",
-            path=f"plots.{plot}",
+            path=f"{stack}.{plot}",
             relative_path=plot,
             id=point,
             x=trace["x"][idx],
@@ -134,16 +135,17 @@ def test_loading_a_run_sends_its_curves(panel_dataset):
     assert [t["name"] for t in curves] == ["Precision", "Recall", "F1", "best F1"]
     assert curves[2]["x"] == newer.thresholds.tolist()
     assert curves[2]["y"] == newer.f1.tolist()
-    assert panel.data["plots"]["pr"][0]["x"] == newer.recall.tolist()
+    assert panel.data["plots_pr"]["pr"][0]["x"] == newer.recall.tolist()
     # plots as wide as the panel (plotly follows its box), a height in CSS
     # pixels (the App reads a bare number as a percentage of the panel), no
     # zoom on the mouse wheel (it scrolls the panel), layouts in the state
-    for name in ("threshold", "pr"):
-        plot = panel.prop(f"plots.{name}")["view"]
+    for path in ("plots.threshold", "plots_pr.pr"):
+        plot = panel.prop(path)["view"]
         assert plot["width"] == "100%" and plot["height"].endswith("px")
         assert int(plot["height"][:-2]) > 200
         assert plot["on_click"] == f"{PANEL}#on_click_curve"
         assert plot["layout"]["height"] == int(plot["height"][:-2])
+        name = path.split(".")[1]
         assert "width" not in plot["layout"]
         assert plot["config"]["scrollZoom"] is False and plot["config"]["responsive"] is True
     assert f"Best threshold {newer.best_threshold:.4g}" in panel.prop("summary")["default"]
@@ -517,7 +519,7 @@ def test_multiclass_panel_says_what_is_answered_and_escalated(cls_panel_dataset)
     assert [c["name"] for c in curves[:2]] == ["Accuracy", "Coverage"]
     k = curves[1]["x"].index(t)
     assert curves[1]["y"][k] == pytest.approx(coverage, abs=1e-12)
-    assert panel.data["plots"]["pr"][0]["x"] == curves[1]["y"]
+    assert panel.data["plots_pr"]["pr"][0]["x"] == curves[1]["y"]
 
     # a click: the answers given automatically there
     t2 = float(result.thresholds[len(result.thresholds) // 2])
@@ -749,7 +751,9 @@ def test_evaluate_at_the_threshold_stores_an_evaluation_never_over_another(panel
     result = compute_optimal_confidence(panel_dataset, "predictions", run_key="r", progress=False)
     panel = AppPanel(panel_dataset)
     panel.event("on_load")
-    assert panel.prop("deploy_actions.evaluate")["view"]["label"] == "Evaluate at the chosen point"
+    assert panel.prop("deploy_actions.evaluate")["view"]["label"] == (
+        f"Evaluate at the chosen threshold {result.best_threshold:.4g}"
+    )
     before = snapshot(panel_dataset)
     panel.event("on_click_evaluate")
     assert panel_dataset.list_evaluations() == ["r_eval"]
@@ -760,7 +764,7 @@ def test_evaluate_at_the_threshold_stores_an_evaluation_never_over_another(panel
     # at a selected threshold, under a new key; the first one is kept
     t = 0.25
     panel.event("on_change_threshold", path="threshold_input", value=t)
-    assert panel.prop("deploy_actions.evaluate")["view"]["label"] == "Evaluate at the selected threshold"
+    assert panel.prop("deploy_actions.evaluate")["view"]["label"] == "Evaluate at threshold 0.25"
     panel.event("on_click_evaluate")
     assert sorted(panel_dataset.list_evaluations()) == ["r_eval", "r_eval_2"]
     counts = tuple(int(panel_dataset.sum(f"r_eval_2_{k}")) for k in ("tp", "fp", "fn"))
@@ -792,6 +796,111 @@ def test_export_writes_a_new_file_and_shows_the_config(panel_dataset, tmp_path, 
     assert '"threshold": ' in panel.state["message"]
     panel.event("on_click_export")  # never over the file written before
     assert sorted(p.name for p in folder.iterdir()) == ["r.json", "r_2.json"]
+
+    # a clicked threshold: Export writes it (the button names it), not the
+    # chosen one, as Evaluate does
+    t = float(result.thresholds[-5])
+    assert t != result.best_threshold
+    panel.click("threshold", threshold_id(t))
+    assert panel.prop("deploy_actions.export")["view"]["label"] == f"Export threshold {t:.4g}"
+    panel.event("on_click_export")
+    written = folder / f"r_t{t:.4g}.json"
+    config = json.loads(written.read_text())
+    assert config["threshold"] == t
+    tp, fp, fn = result.counts_at(t)
+    assert (config["counts"]["tp"], config["counts"]["fp"], config["counts"]["fn"]) == (tp, fp, fn)
+    assert config["objective"]["score"] == pytest.approx(2 * tp / (2 * tp + fp + fn))
+    assert config["chosen"] == {"threshold": result.best_threshold, "score": result.best_score}
+    # the file keeps what the selected view keeps
+    kept = apply_thresholds(
+        [(d.label, d.confidence) for d in panel_dataset.values("predictions.detections", unwind=True)],
+        str(written),
+    )
+    assert len(kept) == panel_dataset.filter_labels(
+        "predictions", F("confidence") >= t, only_matches=False
+    ).count("predictions.detections")
+    # said under the buttons, first of all what was written
+    assert panel.state["message_at"] == "deploy"
+    assert panel.state["message"].startswith(f"**Exported threshold {t!r} (selected")
+    assert panel.prop("deploy_message")
+
+
+def test_a_per_class_export_writes_the_class_thresholds_until_a_selection_overrides_them(
+    panel_dataset, tmp_path, monkeypatch
+):
+    import json
+
+    monkeypatch.setattr(fo.config, "default_dataset_dir", str(tmp_path))
+    result = compute_optimal_confidence(
+        panel_dataset, "predictions", per_class=True, min_support=1, run_key="pc", progress=False
+    )
+    panel = AppPanel(panel_dataset)
+    panel.event("on_show_run", run_key="pc")  # as after a run from the App
+    # no single threshold selected: the per-class view, and its thresholds
+    assert panel.state["selected"] is None
+    assert panel.state["threshold_input"] is None
+    assert panel.prop("deploy_actions.export")["view"]["label"] == "Export the per-class thresholds"
+    panel.event("on_click_export")
+    folder = tmp_path / "optimal_confidence" / panel_dataset.name
+    config = json.loads((folder / "pc.json").read_text())
+    assert config["class_thresholds"] == result.class_thresholds and "chosen" not in config
+
+    t = 0.5
+    panel.event("on_change_threshold", path="threshold_input", value=t)
+    assert "overrides the per-class thresholds" in panel.prop("deploy_note")["default"]
+    panel.event("on_click_export")
+    config = json.loads((folder / "pc_t0.5.json").read_text())
+    assert config["threshold"] == t and "class_thresholds" not in config
+    assert config["chosen"]["class_thresholds"] == result.class_thresholds
+    assert tuple(config["counts"][k] for k in ("tp", "fp", "fn")) == result.counts_at(t)
+
+
+def test_a_new_run_resets_the_selection_to_its_best(panel_dataset):
+    """The threshold box, the counts, the marks and the App's view of the
+    run shown before do not stay: a new run selects its own best."""
+    first = compute_optimal_confidence(panel_dataset, "predictions", run_key="first", progress=False)
+    panel = AppPanel(panel_dataset)
+    panel.event("on_load")
+    t = float(first.thresholds[-3])
+    panel.event("on_change_threshold", path="threshold_input", value=t)
+    assert panel.state["threshold_input"] == t
+
+    second = compute_optimal_confidence(
+        panel_dataset.limit(20), "predictions", run_key="second", progress=False
+    )
+    assert second.best_threshold != t
+    # what the panel's "New sweep" calls once the operator ran
+    panel.event("on_run_success", result={"run_key": "second"})
+    best = second.best_threshold
+    assert panel.state["controls"]["run_key"] == "second"
+    assert panel.state["threshold_input"] == best
+    s = panel.state["selected"]
+    assert (s["threshold"], s["tp"], s["fp"], s["fn"]) == (best, second.best_tp, second.best_fp, second.best_fn)
+    assert f"At threshold {best:.4g}" in panel.prop("selection")["default"]
+    assert [x["x0"] for x in panel.state["layouts"]["threshold"]["shapes"]] == [best, best]
+    # the App's view: the new run's target at its best, not the old filter
+    (request,) = panel.triggered("set_view")
+    view = _view_of(request, panel_dataset)
+    assert len(view) == 20
+    assert view.count("predictions.detections") == int((second.records.pred_conf >= best).sum())
+    assert panel.prop("deploy_actions.export")["view"]["label"] == f"Export threshold {best:.4g}"
+
+    # the same for a run from the operator browser, and another result
+    # chosen in the selector
+    panel.event("on_change_threshold", path="threshold_input", value=t)
+    panel.event("on_show_run", run_key="first")
+    assert panel.state["selected"]["threshold"] == first.best_threshold
+    assert panel.state["threshold_input"] == first.best_threshold
+    panel.event("on_change_run", path="controls.run_key", value="second")
+    assert panel.state["selected"]["threshold"] == best
+    assert len(_view_of(panel.triggered("set_view")[0], panel_dataset)) == 20
+
+    # the App reloading the same dataset keeps the run and the selection
+    panel.event("on_change_threshold", path="threshold_input", value=t)
+    panel.event("on_change_dataset")
+    assert panel.state["controls"]["run_key"] == "second"
+    assert panel.state["selected"]["threshold"] == t
+    assert panel.triggered("set_view") == []
 
 
 def test_a_guarantee_marks_the_certified_point_beside_the_estimate(panel_dataset):

@@ -123,10 +123,35 @@ def test_plotly_thins_long_curves_but_keeps_exact_points(result):
         assert y == result.f1[i]
 
 
-def test_plotly_marks_a_selected_threshold(result):
+def test_plotly_marks_a_selected_threshold(result, random_dataset):
     t = float(result.thresholds[-2])
-    fig = plotly_figures(result, selected=t)["threshold"]
+    figs = plotly_figures(result, selected=t)
+    fig = figs["threshold"]
     assert [s["x0"] for s in fig["layout"]["shapes"]] == [result.best_threshold, t]
+    # the dotted line in the legend, before the star (drawn on top, last)
+    legend = _trace(fig, f"selected t = {t:.4g}")
+    assert legend["line"]["dash"] == "dot" and legend["x"] == [None]
+    assert fig["data"][-1]["name"] == "best F1"
+    # its point on the PR curve: the counts of the curve at t
+    point = _trace(figs["pr"], f"selected t = {t:.4g}")
+    i = len(result.thresholds) - 2
+    assert point["x"] == [result.recall[i]] and point["y"] == [result.precision[i]]
+    assert point["ids"] == [threshold_id(t)]
+    # between two swept thresholds of one class: exact from the records,
+    # as evaluating the view at that threshold
+    label = result.classes[0]
+    between = float(np.mean(result.thresholds[3:5]))
+    (point,) = [
+        p for p in plotly_figures(result, classes=label, selected=between)["pr"]["data"]
+        if p["name"].startswith("selected")
+    ]
+    tp, fp, fn = oracle_counts(
+        random_dataset.filter_labels("predictions", F("label") == label, only_matches=False)
+        .filter_labels("ground_truth", F("label") == label, only_matches=False),
+        "predictions", "ground_truth", between,
+    )
+    assert point["x"] == [tp / (tp + fn)] and point["y"] == [tp / (tp + fp)]
+    json.dumps(figs, allow_nan=False)
 
 
 def test_plot_curves_draws_both_plots(result):

@@ -11,7 +11,7 @@ import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
 from ..outputs import reports
-from ..plots import OPERATING_POINT_ID, operating_point
+from ..plots import OPERATING_POINT_ID
 from ..store.runs import (
     list_optimal_confidence_runs,
     repair_optimal_confidence_runs,
@@ -24,6 +24,7 @@ from . import panel_after as after
 from . import panel_deploy as deploy
 from . import panel_layout as layout
 from .panel_state import (
+    THRESHOLD_BOX,
     ALL,
     band_from_inputs,
     clicked_threshold,
@@ -36,6 +37,11 @@ from .panel_state import (
 )
 
 __all__ = ["ConfidenceCurves"]
+
+#: how far the App's box around a panel reaches below the window: its
+#: spaces sit 8 px lower than their row, which is as tall as the window's
+#: rest (measured in FiftyOne 1.22.1 at 1280x800 and 1920x1000)
+SPACES_OFFSET = 8
 
 
 class ConfidenceCurves(foo.Panel):
@@ -61,7 +67,7 @@ class ConfidenceCurves(foo.Panel):
     ``compare.pr``),
     ``selected`` (the counts at the threshold last clicked),
     ``message`` and ``message_at`` (where it shows). Data: ``plots.threshold``
-    and ``plots.pr`` (the traces, from
+    and ``plots_pr.pr`` (the traces, from
     :func:`optimal_confidence.plots.plotly_figures`). Opening the panel with
     ``state={"open_run": key}`` shows run ``key``; otherwise it shows the
     newest run.
@@ -92,14 +98,18 @@ class ConfidenceCurves(foo.Panel):
 
     def on_load(self, ctx: Any) -> None:
         state = ctx.panel.state
-        wanted = state.get("open_run") or state.get("controls.run_key")
-        actions.show_run(ctx, wanted)
-        actions.restore_selection(ctx)
+        new_run = state.get("open_run")
+        actions.show_run(ctx, new_run or state.get("controls.run_key"))
+        if new_run:  # opened by the operator on its new run
+            actions.select_best(ctx)
+        else:
+            actions.restore_selection(ctx)
 
     def on_show_run(self, ctx: Any) -> None:
-        """Shows run ``run_key``: what the operator asks of the open panel
-        after a run from the App."""
+        """Shows run ``run_key`` at its best threshold: what the operator
+        asks of the open panel after a run from the App."""
         actions.show_run(ctx, ctx.params.get("run_key"))
+        actions.select_best(ctx)
 
     def on_change_threshold(self, ctx: Any) -> None:
         """A threshold typed in the panel: the view and the counts follow,
@@ -130,7 +140,7 @@ class ConfidenceCurves(foo.Panel):
         choice = None if objective == stored.objective else objective.to_dict()
         ctx.panel.state.set({"choice": choice, **actions.message(None)})
         actions.show_result(ctx, result, {})
-        actions.select(ctx, None)  # the view and the counts at the new choice
+        actions.select_best(ctx)  # the view and the counts at the new choice
 
     def on_change_objective_input(self, ctx: Any) -> None:
         """The switch's objective changed: show the inputs it needs."""
@@ -157,16 +167,30 @@ class ConfidenceCurves(foo.Panel):
         key = suggest_run_key(ctx.dataset, f"{run_key}_{result.objective.name}")
         store_run(ctx.dataset.load_run_view(run_key), key, result)
         actions.show_run(ctx, key)
+        actions.select_best(ctx)
         ctx.panel.state.set(actions.message(f"Stored as run '{key}' ({result.objective.label})."))
 
     # No on_change_spaces: with it, the App of FiftyOne 1.22.1 hung as soon
     # as this panel opened (seen in headless Chromium)
 
     def on_change_dataset(self, ctx: Any) -> None:
-        actions.show_run(ctx, None)
+        """Another dataset: its newest run. The App also sends this when it
+        reloads the same dataset (after a run or a click, measured in
+        FiftyOne 1.22.1): then the run shown and its selection stay, only
+        the list of runs is refreshed (showing the run again here lost the
+        selection a click had just made)."""
+        runs = list_optimal_confidence_runs(ctx.dataset)
+        state = ctx.panel.state
+        if state.get("dataset_id") == str(ctx.dataset._doc.id) and state.get("controls.run_key") in runs:
+            state.set("runs", runs)
+            return
+        actions.show_run(ctx, None, runs=runs)
 
     def on_change_run(self, ctx: Any) -> None:
+        """Another result: shown at its best threshold, as a new run (the
+        view of the result shown before would stay filtered otherwise)."""
         actions.show_run(ctx, ctx.params.get("value"))
+        actions.select_best(ctx)
 
     def on_change_class(self, ctx: Any) -> None:
         current = actions.current(ctx)
@@ -195,7 +219,10 @@ class ConfidenceCurves(foo.Panel):
         run_key, result = current
         ctx.ops.set_view(ctx.dataset.load_run_view(run_key))
         ctx.panel.state.set(
-            {"selected": None, **actions.message(None), "layouts": actions.layouts(ctx, result, None)}
+            {
+                "selected": None, THRESHOLD_BOX: None, **actions.message(None),
+                "layouts": actions.layouts(ctx, result, None),
+            }
         )
 
     def on_click_save(self, ctx: Any) -> None:
@@ -212,23 +239,7 @@ class ConfidenceCurves(foo.Panel):
     def on_click_per_class_view(self, ctx: Any) -> None:
         """Sets the App's view to the run's target with each class's
         predictions kept at its own threshold."""
-        current = actions.current(ctx)
-        if current is None or not current[1].objective.per_class:
-            return
-        run_key, result = current
-        ctx.ops.set_view(result.view(ctx.dataset.load_run_view(run_key)))
-        op = operating_point(result)
-        text = (
-            f"Showing each class at its own threshold: {op['tp'] + op['fp']} of "
-            f"{result.records.num_preds} predictions kept."
-        )
-        ctx.panel.state.set(
-            {
-                "selected": None,
-                **actions.message(text, at="per_class"),
-                "layouts": actions.layouts(ctx, result, None),
-            }
-        )
+        actions.show_per_class(ctx)
 
     def on_click_save_per_class(self, ctx: Any) -> None:
         """Saves the per-class view as ``<pred_field>@per-class`` (or
@@ -272,7 +283,10 @@ class ConfidenceCurves(foo.Panel):
         target = ctx.dataset.load_run_view(run_key)
         ctx.ops.set_view(review_view(result, target, band["t_low"], band["t_high"]))
         ctx.panel.state.set(
-            {"selected": None, **actions.message(reports.review_message(band), at="band")}
+            {
+                "selected": None, THRESHOLD_BOX: None,
+                **actions.message(reports.review_message(band), at="band"),
+            }
         )
 
     def on_click_evaluate(self, ctx: Any) -> None:
@@ -283,7 +297,8 @@ class ConfidenceCurves(foo.Panel):
             deploy.evaluate(ctx, *current)
 
     def on_click_export(self, ctx: Any) -> None:
-        """The chosen operating point, written as JSON and shown."""
+        """The selected threshold (else the chosen point), written as JSON
+        and shown."""
         current = actions.current(ctx)
         if current is not None:
             deploy.export(ctx, *current)
@@ -322,6 +337,7 @@ class ConfidenceCurves(foo.Panel):
         runs = list_optimal_confidence_runs(ctx.dataset)
         if key in runs:
             actions.show_run(ctx, key, runs=runs)
+            actions.select_best(ctx)
             return
         # a delegated run: its result appears once it has run
         actions.show_run(ctx, ctx.panel.state.get("controls.run_key"), runs=runs)
@@ -356,11 +372,14 @@ class ConfidenceCurves(foo.Panel):
             "estimate": self.on_click_estimate, "plan_labels": self.on_click_plan_labels,
             "label_budget": self.on_change_label_budget,
         }
+        # the selectors, the summary and the curves first: the first plot
+        # in sight on a laptop's screen; the selection and the deploy
+        # buttons under the threshold plot, where a click shows its counts
         layout.controls(panel, state, handlers)
         layout.broken(panel, state, self.on_click_repair)
-        layout.summary(panel, state, handlers)
+        layout.summary(panel, state)
+        layout.plots(panel, state, handlers, self.on_click_curve)
         layout.objective_switch(panel, state, handlers)
-        layout.plots(panel, state, self.on_click_curve)
         layout.comparison(panel, state)
         info = state.get("info")
         if info and state.get("class_table"):
@@ -368,10 +387,18 @@ class ConfidenceCurves(foo.Panel):
         if info:
             layout.band(panel, state, handlers)
             layout.calibration(panel, state)
-            layout.deploy(panel, state, handlers)
             if info["task"] == "detection":
                 layout.after(panel, state, handlers)
         # stretched: the column (and the plots in it) as wide as the panel
+        # pad_x (the App's name; "padding" it ignores): the content off the
+        # panel's edges, clear of its scroll bar. The panel scrolls in its
+        # own box, ending in the window: the App's box around it reaches
+        # SPACES_OFFSET px below the window (measured, FiftyOne 1.22.1)
+        fit = {"height": f"calc(100% - {SPACES_OFFSET}px)", "overflowY": "auto"}
         return types.Property(
-            panel, view=types.GridView(orientation="vertical", gap=2, padding=2, align_x="stretch")
+            panel,
+            view=types.GridView(
+                orientation="vertical", gap=2, pad_x=2, align_x="stretch",
+                componentsProps={"container": {"sx": fit}},
+            ),
         )

@@ -17,6 +17,7 @@ from ..result.result import OptimalConfidenceResult
 from ..store.runs import broken_optimal_confidence_runs, compared_runs, list_optimal_confidence_runs
 from . import panel_layout as layout
 from .panel_state import (
+    THRESHOLD_BOX,
     ALL,
     BAND_DEFAULTS,
     band_object,
@@ -33,6 +34,7 @@ __all__ = [
     "message",
     "save",
     "select",
+    "select_best",
     "selected_threshold",
     "send_curves",
     "show_calibration",
@@ -89,9 +91,10 @@ def show_run(ctx: Any, run_key: str | None, *, runs: list[str] | None = None) ->
         run_key = runs[0] if runs else None
     update = {
         "runs": runs, "open_run": None, "controls.run_key": run_key,
-        "controls.class_name": ALL, "selected": None, **message(None),
+        "controls.class_name": ALL, "selected": None, THRESHOLD_BOX: None, **message(None),
         "choice": None, "band": None, "band_error": None,
         "broken": broken_optimal_confidence_runs(ctx.dataset),
+        "dataset_id": str(ctx.dataset._doc.id),
     }
     if not ctx.panel.state.get("band_inputs"):
         update["band_inputs"] = dict(BAND_DEFAULTS)
@@ -100,7 +103,7 @@ def show_run(ctx: Any, run_key: str | None, *, runs: list[str] | None = None) ->
             {**update, "info": None, "classes": [], "class_table": [],
              "operating": None, "layouts": {}}
         )
-        ctx.panel.data.set({"plots.threshold": [], "plots.pr": []})
+        ctx.panel.data.set({"plots.threshold": [], "plots_pr.pr": []})
         show_comparison(ctx, None)
         show_calibration(ctx, None)
         return
@@ -206,7 +209,7 @@ def layouts(ctx: Any, result: OptimalConfidenceResult, selected: float | None) -
 def send_curves(ctx: Any, result: OptimalConfidenceResult, selected: float | None, update: dict | None = None) -> None:
     figs = figures(ctx, result, selected)
     ctx.panel.data.set(
-        {"plots.threshold": figs["threshold"]["data"], "plots.pr": figs["pr"]["data"]}
+        {"plots.threshold": figs["threshold"]["data"], "plots_pr.pr": figs["pr"]["data"]}
     )
     ctx.panel.state.set({**(update or {}), "layouts": {k: fig["layout"] for k, fig in figs.items()}})
 
@@ -227,11 +230,50 @@ def select(ctx: Any, threshold: float | None) -> None:
     ctx.panel.state.set(
         {
             "selected": counts_at(ctx, result, t),
-            "threshold_input": t,  # the box shows the threshold selected
+            THRESHOLD_BOX: t,  # the box shows the threshold selected
             **message(None),
             "layouts": layouts(ctx, result, t),
         }
     )
+
+
+def show_per_class(ctx: Any) -> None:
+    """Sets the App's view to the run's target with each class's
+    predictions kept at its own threshold, and says so under the per-class
+    table (no single threshold selected)."""
+    found = current(ctx)
+    if found is None or not found[1].objective.per_class:
+        return
+    run_key, result = found
+    ctx.ops.set_view(result.view(ctx.dataset.load_run_view(run_key)))
+    op = operating_point(result)
+    text = (
+        f"Showing each class at its own threshold: {op['tp'] + op['fp']} of "
+        f"{result.records.num_preds} predictions kept."
+    )
+    ctx.panel.state.set(
+        {
+            "selected": None, THRESHOLD_BOX: None,
+            **message(text, at="per_class"),
+            "layouts": layouts(ctx, result, None),
+        }
+    )
+
+
+def select_best(ctx: Any) -> None:
+    """Selects the shown result's choice, as after a new run: the App's
+    view keeps the predictions at the best threshold (with a per-class
+    objective: each class at its own, no single threshold selected), the
+    box and the counts show it, and Export and Evaluate take it. What a
+    new run does, so that nothing of the run shown before (its selection,
+    its view) stays."""
+    found = current(ctx)
+    if found is None:
+        return
+    if found[1].objective.per_class:
+        show_per_class(ctx)
+    else:
+        select(ctx, None)
 
 
 def save(ctx: Any, wanted: str, view: Any, *, at: str | None, **kwargs: Any) -> None:

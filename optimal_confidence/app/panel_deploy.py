@@ -1,18 +1,21 @@
 """The curves panel's deployment buttons: FiftyOne's evaluation at the
-chosen (or selected) threshold, and the operating point exported for
-deployment. Functions of the panel's ``ctx``, like :mod:`.panel_actions`."""
+selected threshold (none selected: the chosen point), and the same
+threshold exported for deployment. Functions of the panel's ``ctx``, like :mod:`.panel_actions`."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import json
+
 import fiftyone as fo
 
 from ..outputs import reports
 from ..result.result import OptimalConfidenceResult
-from ..store.files import confined_path, dataset_folder, free_file_name
+from ..store.files import confined_path, dataset_folder, file_write, free_file_name, text_writer, write_file
 from ..store.plan import suggest_eval_key
 from .panel_actions import message, selected_threshold
+from .panel_state import selection_config
 
 __all__ = ["evaluate", "export", "export_dir"]
 
@@ -47,21 +50,32 @@ def export_dir(dataset: Any) -> str:
 
 
 def export(ctx: Any, run_key: str, result: OptimalConfidenceResult) -> None:
-    """Writes the chosen operating point as JSON to a new file in
-    :func:`export_dir` (never over a file) and shows it, to copy into
+    """Writes the selected threshold (none selected: the chosen point, each
+    class at its own threshold with a per-class objective) as a JSON
+    deployment config (:func:`~.panel_state.selection_config`) to a new file
+    in :func:`export_dir` (never over a file) and shows it, to copy into
     deployment code."""
+    t = selected_threshold(ctx)
     folder = export_dir(ctx.dataset)
+    base = run_key if t is None else f"{run_key}_t{t:.4g}"
+    text = json.dumps(selection_config(result, t), indent=2) + "\n"
     try:
-        path = result.export(confined_path(ctx.dataset.name, free_file_name(folder, run_key, ".json")), root=folder)
+        path = confined_path(ctx.dataset.name, free_file_name(folder, base, ".json"))
+        write_file(file_write(path, option="export", root=folder), text_writer(text))
     except ValueError as e:
         ctx.panel.state.set(message(str(e), at="deploy"))
         return
-    with open(path) as f:  # what was written, to copy
-        written = f.read().rstrip()
+    except OSError as e:
+        ctx.panel.state.set(message(f"Cannot write {path}: {e.strerror or e}", at="deploy"))
+        return
+    what = (
+        reports.point_words(result, None) if t is None
+        else f"threshold {reports.threshold_text(t)} (selected; every class kept at it)"
+    )
     text = (
-        f"Wrote the operating point of {reports.point_words(result, None)} to `{path}`; "
-        f"filter a model's output with `optimal_confidence.apply_thresholds(detections, "
-        f"'{path}')`:\n\n```json\n{written}\n```"
+        f"**Exported {what}** to `{path}`; filter a model's output with "
+        f"`optimal_confidence.apply_thresholds(detections, '{path}')`:\n\n"
+        f"```json\n{text.rstrip()}\n```"
     )
     ctx.panel.state.set(message(text, at="deploy"))
     ctx.ops.notify(f"Exported to {path}", variant="success")

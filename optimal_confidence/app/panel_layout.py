@@ -10,7 +10,7 @@ import fiftyone.operators.types as types
 
 from ..outputs import reports
 from ..spec.options import OBJECTIVES
-from .panel_state import ALL, BAND_DEFAULTS
+from .panel_state import ALL, BAND_DEFAULTS, deploy_words
 
 #: the plots' height in pixels (the App collapses a plot without one; a bare
 #: number would be read as a percentage of the panel). Their width is the
@@ -79,36 +79,13 @@ def controls(panel: Any, state: Mapping[str, Any], handlers: Mapping[str, Any]) 
     )
 
 
-def summary(panel: Any, state: Mapping[str, Any], handlers: Mapping[str, Any]) -> None:
-    """The result's summary and intervals, the selection, and the view
-    buttons."""
+def summary(panel: Any, state: Mapping[str, Any]) -> None:
+    """The result's summary and intervals, and the panel's message."""
     info = state.get("info")
     if info:
         panel.md(reports.summary_markdown(info), name="summary")
         if info.get("ci"):
             panel.md(reports.ci_markdown(info), name="ci_text")
-    panel.md(reports.selection_markdown(state.get("selected")), name="selection")
-    selected = state.get("selected")
-    panel.float(
-        "threshold_input",
-        label="Threshold",
-        description="Type a threshold: the view and the counts follow, as after a click",
-        default=selected["threshold"] if selected else None,
-        on_change=handlers["threshold"],
-    )
-    actions = panel.h_stack("actions", gap=2, align_x="left")
-    actions.btn(
-        "show_best", label="Show the best threshold", icon="star", variant="outlined",
-        on_click=handlers["best"],
-    )
-    actions.btn(
-        "save_view", label="Save this view", icon="bookmark_add", variant="outlined",
-        disabled=not state.get("selected"), on_click=handlers["save"],
-    )
-    actions.btn(
-        "reset_view", label="Show all predictions", icon="restart_alt",
-        variant="outlined", on_click=handlers["reset"],
-    )
     if state.get("message") and not state.get("message_at"):
         panel.md(state.get("message"), name="message_text")
 
@@ -150,20 +127,57 @@ def objective_switch(panel: Any, state: Mapping[str, Any], handlers: Mapping[str
     _message(panel, state, "objective")
 
 
-def plots(panel: Any, state: Mapping[str, Any], on_click: Any) -> None:
-    """The two plots, one above the other, as wide as the panel."""
+def _plot(stack: Any, name: str, layout: Mapping[str, Any], on_click: Any = None) -> None:
+    stack.plot(
+        name, layout=layout, config=PLOT_CONFIG, on_click=on_click,
+        width="100%", height=f"{PLOT_HEIGHT}px",
+    )
+
+
+def plots(panel: Any, state: Mapping[str, Any], handlers: Mapping[str, Any], on_click: Any) -> None:
+    """The two plots, one above the other, as wide as the panel, and
+    between them what a click selects: its counts, the threshold box, the
+    view buttons and the deploy buttons, with what they did, in sight under
+    the curves. Each plot in a stack of its own (data ``plots.threshold``
+    and ``plots_pr.pr``): an input inside a stack that holds panel data
+    fought with that data in the App (the box flipped between two values,
+    seen in Chromium)."""
     layouts = state.get("layouts") or {}
     # stretched (not aligned left), so that a plot's box is the panel's width
     stack = panel.v_stack("plots", gap=1, align_x="stretch")
-    for name in ("threshold", "pr"):
-        stack.plot(
-            name,
-            layout=layouts.get(name, {}),
-            config=PLOT_CONFIG,
-            on_click=on_click,
-            width="100%",
-            height=f"{PLOT_HEIGHT}px",
-        )
+    _plot(stack, "threshold", layouts.get("threshold", {}), on_click)
+    selection(panel, state, handlers)
+    stack = panel.v_stack("plots_pr", gap=1, align_x="stretch")
+    _plot(stack, "pr", layouts.get("pr", {}), on_click)
+
+
+def selection(stack: Any, state: Mapping[str, Any], handlers: Mapping[str, Any]) -> None:
+    """The selected threshold's counts, the box to type one, the view
+    buttons and the deploy buttons (:func:`deploy`)."""
+    selected = state.get("selected")
+    stack.md(reports.selection_markdown(selected), name="selection")
+    stack.float(
+        "threshold_input",  # THRESHOLD_BOX
+        label="Threshold",
+        description="Type a threshold: the view and the counts follow, as after a click",
+        default=selected["threshold"] if selected else None,
+        on_change=handlers["threshold"],
+    )
+    actions = stack.h_stack("actions", gap=2, align_x="left")
+    actions.btn(
+        "show_best", label="Show the best threshold", icon="star", variant="outlined",
+        on_click=handlers["best"],
+    )
+    actions.btn(
+        "save_view", label="Save this view", icon="bookmark_add", variant="outlined",
+        disabled=not selected, on_click=handlers["save"],
+    )
+    actions.btn(
+        "reset_view", label="Show all predictions", icon="restart_alt",
+        variant="outlined", on_click=handlers["reset"],
+    )
+    if state.get("info"):
+        deploy(stack, state, handlers)
 
 
 def per_class(panel: Any, state: Mapping[str, Any], handlers: Mapping[str, Any]) -> None:
@@ -238,24 +252,30 @@ def comparison(panel: Any, state: Mapping[str, Any]) -> None:
         )
 
 
-def deploy(panel: Any, state: Mapping[str, Any], handlers: Mapping[str, Any]) -> None:
-    """FiftyOne's evaluation at the threshold, and the export of the
-    operating point for deployment."""
-    info = state.get("info")
-    selected = state.get("selected")
-    where = "the selected threshold" if selected else "the chosen point"
-    panel.md("**Deploy**", name="deploy_header")
-    row = panel.h_stack("deploy_actions", gap=2, align_x="left")
+def deploy(stack: Any, state: Mapping[str, Any], handlers: Mapping[str, Any]) -> None:
+    """FiftyOne's evaluation and the export for deployment, both of the
+    selected threshold (none selected: the chosen point), named on the
+    buttons; what they did shows right under them."""
+    info, selected = state.get("info"), state.get("selected")
+    words = deploy_words(info, selected)
+    row = stack.h_stack("deploy_actions", gap=2, align_x="left")
     if info["task"] == "detection":
         row.btn(
-            "evaluate", label=f"Evaluate at {where}", icon="fact_check",
+            "evaluate", label=f"Evaluate at {words}", icon="fact_check",
             variant="outlined", on_click=handlers["evaluate"],
         )
     row.btn(
-        "export", label="Export the chosen point", icon="file_download",
+        "export", label=f"Export {words}", icon="file_download",
         variant="outlined", on_click=handlers["export"],
     )
-    _message(panel, state, "deploy")
+    if selected and info.get("per_class"):
+        stack.md(
+            "_The selected threshold overrides the per-class thresholds: Evaluate and "
+            "Export keep every class at it. \"Show the per-class view\" (under the "
+            "per-class table) selects the per-class thresholds again._",
+            name="deploy_note",
+        )
+    _message(stack, state, "deploy")
 
 
 def after(panel: Any, state: Mapping[str, Any], handlers: Mapping[str, Any]) -> None:

@@ -23,6 +23,9 @@ from ..curves.sweep import count_at, point_metrics
 #: the class selector's value for all classes pooled
 ALL = "__all__"
 
+#: the state path of the threshold box (under the threshold plot)
+THRESHOLD_BOX = "threshold_input"
+
 #: the review band's inputs before the user types any
 BAND_DEFAULTS = {"precision": 0.9, "max_lost": 0.05, "review_cost": None}
 
@@ -223,3 +226,43 @@ def typed_threshold(value: Any) -> float:
     if number is None:
         raise OptionError("threshold", "Type a threshold, for example 0.5")
     return check_number("threshold", number)
+
+
+def selection_config(result: OptimalConfidenceResult, threshold: float | None) -> dict[str, Any]:
+    """The deployment config the panel's Export writes: with no threshold
+    selected, the result's own (:meth:`~OptimalConfidenceResult.deployment_config`:
+    the chosen threshold, or each class at its own); with one, that
+    threshold for every class. A selection overrides the per-class
+    thresholds, as the view it shows keeps every class at it.
+
+    With a selection: ``threshold`` is the selection, ``counts`` and the
+    objective's ``score`` are those at it (exact, from the match records),
+    and ``chosen`` keeps what the objective chose (its ``threshold`` and
+    ``score``, and when the result has them ``class_thresholds``,
+    ``interval``, ``guarantee`` and ``class_guarantees``, which hold of the
+    chosen point, not of the selection). JSON-safe (no ``NaN``).
+    """
+    config = result.deployment_config()
+    if threshold is None:
+        return jsonable(config)
+    point = result.point(float(threshold))
+    chosen = {"threshold": config["threshold"], "score": config["objective"]["score"]}
+    for key in ("class_thresholds", "interval", "guarantee", "class_guarantees"):
+        if key in config:
+            chosen[key] = config.pop(key)
+    config["threshold"] = float(threshold)
+    config["objective"]["score"] = point.pop("score")
+    config["counts"] = point
+    config["chosen"] = chosen
+    return jsonable(config)
+
+
+def deploy_words(info: Mapping[str, Any], selected: Mapping[str, Any] | None) -> str:
+    """What the deploy buttons act on, for their labels: ``"threshold
+    0.812"`` (the selection), else ``"the per-class thresholds"`` or
+    ``"the chosen threshold 0.516"``."""
+    if selected:
+        return f"threshold {selected['threshold']:.4g}"
+    if info.get("per_class"):
+        return "the per-class thresholds"
+    return f"the chosen threshold {info['best_threshold']:.4g}"

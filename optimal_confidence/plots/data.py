@@ -17,7 +17,7 @@ import numpy as np
 
 from ..curves.objectives import fbeta, objective_curve
 from ..spec.objective import Objective
-from ..curves.sweep import Counts, best_index, point_metrics, precision_recall_f1, safe_divide
+from ..curves.sweep import Counts, best_index, count_at, point_metrics, precision_recall_f1, safe_divide
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..result.result import OptimalConfidenceResult
@@ -32,6 +32,7 @@ __all__ = [
     "marks",
     "metric_names",
     "operating_point",
+    "selected_point",
     "threshold_id",
 ]
 
@@ -351,6 +352,26 @@ def operating_point(result: "OptimalConfidenceResult") -> dict[str, Any]:
     return {**m, "coverage": (m["tp"] + m["fp"]) / n if n else 0.0}
 
 
+def selected_point(
+    result: "OptimalConfidenceResult", classes: str | Sequence[str] | None, threshold: float
+) -> dict[str, Any]:
+    """Precision, recall, F1, counts and coverage of the classes shown
+    (see :func:`curve_data`) at any ``threshold``, exact from the match
+    records (also between the swept thresholds): where a selected
+    threshold sits on the curves."""
+    names = _class_list(result, classes)
+    records, t = result.records, np.array([float(threshold)])
+    if names is None:
+        counts = count_at(records, t)
+        total = records.num_gts if result.config.task == "multiclass" else records.num_preds
+    else:
+        parts = [count_at(records.restrict_to_class(c), t) for c in names]
+        counts = Counts(*(sum(getattr(p, k) for p in parts) for k in ("tp", "fp", "fn")))
+        total = int(np.isin(records.pred_class, [result.classes.index(c) for c in names]).sum())
+    m = point_metrics(counts)
+    return {"threshold": float(threshold), **m, "coverage": (m["tp"] + m["fp"]) / total if total else 0.0}
+
+
 @dataclass(frozen=True, eq=False)
 class Marks:
     """Everything both renderers draw, computed once.
@@ -379,6 +400,8 @@ class Marks:
         point_estimate: with a guarantee (all classes), the point the
             objective chooses without it (:meth:`CurveData.point`), drawn
             beside the certified one; else None
+        selected: a threshold selected (for example the last one
+            clicked in the App's panel) as :func:`selected_point`, or None
     """
 
     curves: CurveData
@@ -398,6 +421,7 @@ class Marks:
     fields: str
     label_at: tuple[float, float]
     point_estimate: dict[str, Any] | None = None
+    selected: dict[str, Any] | None = None
 
     @property
     def multiclass(self) -> bool:
@@ -459,10 +483,11 @@ def marks(
     *,
     band: "ReviewBand | None" = None,
     show_ci: bool = True,
+    selected: float | None = None,
 ) -> Marks:
     """What to draw for ``result`` (see :class:`Marks`): the interval and
     the per-class operating point only for all classes, where the marked
-    point is the result's own."""
+    point is the result's own; a ``selected`` threshold's point."""
     c = curve_data(result, classes)
     names = c.names
     multiclass = c.task == "multiclass"
@@ -503,6 +528,7 @@ def marks(
         ),
         label_at=label_spot(c, keys),
         point_estimate=_point_estimate(result, c) if classes is None else None,
+        selected=None if selected is None else selected_point(result, classes, selected),
     )
 
 

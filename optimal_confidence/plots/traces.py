@@ -139,6 +139,46 @@ def _marker(m: Marks, x: float, y: float, textposition: str) -> dict[str, Any]:
     }
 
 
+def _selected_name(m: Marks) -> str:
+    return f"selected t = {m.selected['threshold']:.4g}"
+
+
+def _selected_legend(m: Marks) -> list[dict[str, Any]]:
+    """The selected threshold's dotted line (the shape ``selected``) in
+    the legend: a trace of no points, drawn only there."""
+    if m.selected is None:
+        return []
+    return [{
+        "type": "scatter", "mode": "lines", "name": _selected_name(m),
+        "x": [None], "y": [None], "hoverinfo": "skip",
+        "line": {"color": COLORS["selected"], "width": 2, "dash": "dot"},
+    }]
+
+
+def _selected_marker(m: Marks, textposition: str) -> list[dict[str, Any]]:
+    """The selected threshold's point on the PR figure (hollow, grey)."""
+    s = m.selected
+    if s is None:
+        return []
+    return [{
+        "type": "scatter", "mode": "markers+text", "name": _selected_name(m),
+        "x": [num(s[m.pr_x])], "y": [num(s["precision"])],
+        "ids": [threshold_id(s["threshold"])],
+        "customdata": [
+            [num(s[k]) for k in ("threshold", "precision", "recall", "f1")]
+            + [s["tp"], s["fp"], s["fn"], num(s["coverage"])]
+        ],
+        "text": [f"selected t = {s['threshold']:.4g}"], "textposition": textposition,
+        "hovertemplate": _hover(m) + f"<extra>{_selected_name(m)}</extra>",
+        "marker": {
+            "color": COLORS["selected"], "size": 11, "symbol": "circle",
+            "line": {"color": "white", "width": 1},
+        },
+        "textfont": {"color": COLORS["selected"], "size": 11},
+        "cliponaxis": False,
+    }]
+
+
 def _vline(x: float, color: str, dash: str, name: str) -> dict[str, Any]:
     return {
         "type": "line", "name": name, "xref": "x", "yref": "paper",
@@ -255,7 +295,7 @@ def _threshold_figure(m: Marks, pts: _Points, selected: float | None, size: dict
     shapes, annotations = _decorations(m, selected)
     annotations.append(_best_label(m))
     return {
-        "data": curves + [star] + _estimate_trace(m, "threshold", c.mark_on),
+        "data": curves + _selected_legend(m) + [star] + _estimate_trace(m, "threshold", c.mark_on),
         "layout": {
             "title": {"text": m.title, "x": 0.02, "font": {"size": 14}},
             "xaxis": {
@@ -351,7 +391,10 @@ def _pr_figure(m: Marks, pts: _Points, size: dict[str, Any]) -> dict[str, Any]:
     }
     side = "bottom left" if b[m.pr_x] > 0.5 * max(float(np.nanmax(c.curve(m.pr_x))), 1e-9) else "bottom right"
     star = {**_marker(m, b[m.pr_x], b["precision"], side), "text": [f"t = {b['threshold']:.4g}"]}
-    data = [curve, star] + ([_operating_trace(m)] if m.operating is not None else [])
+    # the selection's label above its point, the star's below: apart
+    # when the points are near
+    data = [curve, *_selected_marker(m, side.replace("bottom", "top")), star]
+    data += [_operating_trace(m)] if m.operating is not None else []
     data += _estimate_trace(m, m.pr_x, "precision")
     shapes = []
     if c.target is not None:
@@ -414,8 +457,10 @@ def plotly_figures(
     Args:
         result: an :class:`~optimal_confidence.result.OptimalConfidenceResult`
         classes (None): see :func:`~optimal_confidence.plots.data.curve_data`
-        selected (None): a threshold to mark with a vertical line, for
-            example the last one clicked
+        selected (None): a threshold to mark, for example the last one
+            clicked: a dotted vertical line on the threshold figure (and
+            in its legend, ``"selected t = ..."``), a grey point on the PR
+            figure
         band (None): a :class:`~optimal_confidence.curves.review.ReviewBand` to
             shade
         show_ci (True): whether to shade the bootstrap interval of the
@@ -432,13 +477,15 @@ def plotly_figures(
         ``{"threshold": fig, "pr": fig}``, each ``fig`` a dict with
         ``"data"`` (a list of trace dicts) and ``"layout"``. The threshold
         figure's traces are, in order, precision, recall, F1 (for an
-        F-beta objective also F-beta), and the marked point; for a
-        multiclass task accuracy, coverage and the marked point. The PR
-        figure's are the curve (for a multiclass task: accuracy against
-        coverage), the marked point and, for a per-class objective, the
-        operating point of the per-class thresholds
+        F-beta objective also F-beta), the selection's legend entry (with
+        ``selected``), and the marked point; for a multiclass task
+        accuracy, coverage, the selection's legend entry and the marked
+        point. The PR figure's are the curve (for a multiclass task:
+        accuracy against coverage), the selected point (with
+        ``selected``), the marked point and, for a per-class objective,
+        the operating point of the per-class thresholds
     """
-    m = marks(result, classes, band=band, show_ci=show_ci)
+    m = marks(result, classes, band=band, show_ci=show_ci, selected=selected)
     pts = _points(m, max_points)
     size = {k: v for k, v in (("width", width), ("height", height)) if v is not None}
     return {

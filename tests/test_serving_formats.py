@@ -241,7 +241,7 @@ def test_a_class_without_an_id_is_refused_before_anything_is_written(demo_datase
         "--export", str(out), "--export-format", "deepstream", "--export-labels", str(short),
     ])
     err = capsys.readouterr().err
-    assert code == 2 and "export_labels" in err and "'bicycle'" in err, err
+    assert code == 2 and "--export-labels" in err and "'bicycle'" in err, err
     assert snapshot(demo_dataset) == before and not os.path.exists(tmp_path / "out")
     # json ignores the labels; the command line with a full labels file writes the ids
     full = tmp_path / "full.txt"

@@ -4,6 +4,7 @@ default fields on every front end."""
 
 import json
 
+from bson import ObjectId
 import pytest
 
 import fiftyone as fo
@@ -78,15 +79,24 @@ def test_calling_refuses_what_it_would_ignore_and_writes_nothing(ds):
 def test_calling_with_delegate_queues_the_run(ds):
     op = foo.get_operator(URI)
     queued = op(ds, "logits", "ground_truth", delegate=True, run_key="later")
-    assert queued.delegated
+    assert queued.delegated and queued.state == "queued"
+    assert repr(queued) == (
+        f"<QueuedRun {queued.id} of optimal_confidence on {ds.name!r}, queued: "
+        f"`fiftyone delegated launch` runs it; .result() then loads it>"
+    )
+    with pytest.raises(RuntimeError, match="is queued: a worker runs it .`fiftyone delegated launch`."):
+        queued.result()
     ds.reload()
     assert "later" not in ds.list_runs()
     svc = DelegatedOperationService()
     svc.execute_queued_operations(operator=URI, dataset_name=ds.name)
-    doc = svc.get(queued.result["id"])
+    doc = svc.get(ObjectId(queued.id))
     assert doc.run_state == ExecutionRunState.COMPLETED, doc.result
+    assert queued.state == "completed" and queued.run_key == "later"
     ds.reload()
-    assert load_optimal_confidence(ds, "later").config.pred_field == "logits"
+    result = queued.result()
+    assert result.config.pred_field == "logits" and result.run_key == "later"
+    assert result.best_threshold == load_optimal_confidence(ds, "later").best_threshold
 
 
 def test_the_form_execute_the_call_the_cli_and_the_api_choose_the_same_fields(coco_like, capsys):

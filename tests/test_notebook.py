@@ -57,8 +57,11 @@ def test_the_example_notebook_runs_in_a_real_kernel(tmp_path):
         assert stored and stored.group(1) in ds.list_runs()
 
         # the figure as a picture
-        plot = _cell(nb, "oc.plot_curves(result)")
-        assert any("image/png" in o.get("data", {}) for o in plot.outputs)
+        # the figure as a picture, once: as the cell's value, and when kept
+        for source in ("oc.plot_curves(result)", "fig = oc.plot_curves("):
+            images = [o for o in _cell(nb, source).outputs if "image/png" in o.get("data", {})]
+            assert len(images) == 1, source
+        assert (tmp_path / "car_curves.png").stat().st_size > 10_000
 
         # counts as plain numbers, at a threshold between the swept ones too
         tp, fp, fn = expected.counts_at(0.7)
@@ -73,7 +76,10 @@ def test_the_example_notebook_runs_in_a_real_kernel(tmp_path):
         assert f"Best threshold {val.best_threshold:.3f} by recall at precision >= 0.9" in report
 
         # delegated: queued, not run
-        assert _text(_cell(nb, "queued = op(")).strip() == "True"
+        shown = _text(_cell(nb, "queued = op(")).strip()
+        assert shown.startswith("<QueuedRun ") and shown.endswith(
+            ", queued: `fiftyone delegated launch` runs it; .result() then loads it>"
+        )
         queued = DelegatedOperationService().list_operations(dataset_name=DEMO_DATASET_NAME)
         assert len(queued) == 1
         assert _text(_cell(nb, "same = oc.")).strip() == "True"

@@ -19,6 +19,7 @@ from ..outputs.reports import output_markdown
 from ..outputs.reports_compare import comparison_markdown
 from ..result.result import OptimalConfidenceResult
 from ..result.stored import load_optimal_confidence
+from .queued import QueuedRun
 from .form import build_form, check_applies, request_from_params, task_of_params, with_default_fields
 
 __all__ = ["OptimalConfidence", "operator_output"]
@@ -124,7 +125,7 @@ class OptimalConfidence(foo.Operator):
         delegate: bool = False,
         delegation_target: str | None = None,
         **options: Any,
-    ) -> OptimalConfidenceResult | Any:
+    ) -> OptimalConfidenceResult | QueuedRun:
         """Runs the operator from Python, as Voxel51's plugins do, with the
         same options and defaults as its form.
 
@@ -157,8 +158,9 @@ class OptimalConfidence(foo.Operator):
 
         Returns:
             the :class:`~optimal_confidence.result.OptimalConfidenceResult`,
-            also inside Jupyter (no ``await`` needed); with ``delegate``, the
-            ``ExecutionResult`` of the queued operation
+            also inside Jupyter (no ``await`` needed); with ``delegate``, a
+            :class:`~optimal_confidence.app.queued.QueuedRun`: its ``state``,
+            and its ``result()`` once a worker has run it
 
         Raises:
             TypeError: for a keyword that is no option
@@ -177,10 +179,11 @@ class OptimalConfidence(foo.Operator):
         else:
             ctx = dict(dataset=sample_collection)
         if delegate:
-            return execute_now(
+            out = execute_now(
                 self.uri, ctx, params=params, request_delegation=True,
                 delegation_target=delegation_target,
             )
+            return QueuedRun(str(out.result["id"]), dataset.name)
         out = execute_now(self.uri, ctx, params=params)
         return load_optimal_confidence(sample_collection, out.result["run_key"])
 

@@ -24,18 +24,64 @@ __all__ = ["MODEL_COLORS", "plot_comparison", "plot_curves"]
 
 @functools.cache
 def _figure_class() -> type:
-    """matplotlib's ``Figure``, shown as a picture when it is the value of
-    a Jupyter cell (a bare ``Figure`` prints as ``<Figure size ...>`` there
-    unless the inline backend was set up); imported when first drawn."""
+    """matplotlib's ``Figure``, shown as a picture in Jupyter: when it is
+    the value of a cell (a bare ``Figure`` prints as ``<Figure size ...>``
+    there unless the inline backend was set up), and otherwise at the end
+    of the cell that drew it (``fig = plot_curves(result)``, or a plot in
+    the middle of a cell), once, as pyplot's inline figures are; imported
+    when first drawn."""
     from matplotlib.figure import Figure
 
     class CurvesFigure(Figure):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._oc_shown = False
+            _show_at_cell_end(self)
+
         def _repr_png_(self) -> bytes:
+            self._oc_shown = True
             buf = io.BytesIO()
             self.savefig(buf, format="png", dpi=100)
             return buf.getvalue()
 
     return CurvesFigure
+
+
+#: the figures drawn in the running Jupyter cell, not yet shown
+_PENDING: list[Any] = []
+
+
+def _kernel() -> Any:
+    """The running Jupyter kernel's shell, or None (a script, a terminal
+    IPython: nothing to show pictures in)."""
+    import sys
+
+    if "IPython" not in sys.modules:
+        return None
+    shell = sys.modules["IPython"].get_ipython()
+    return shell if shell is not None and getattr(shell, "kernel", None) is not None else None
+
+
+def _show_at_cell_end(fig: Any) -> None:
+    shell = _kernel()
+    if shell is None:
+        return
+    if _flush not in shell.events.callbacks["post_run_cell"]:
+        shell.events.register("post_run_cell", _flush)
+    _PENDING.append(fig)
+
+
+def _flush(result: Any) -> None:
+    """After a cell: shows each figure it drew that was not shown already
+    (as the cell's value, ``result.result``, or by ``display``)."""
+    from IPython.display import display
+
+    figures = list(_PENDING)
+    _PENDING.clear()
+    value = getattr(result, "result", None)
+    for fig in figures:
+        if not fig._oc_shown and fig is not value:
+            display(fig)
 
 
 def _axes(ax: Any, figsize: tuple[float, float]) -> tuple["Figure", "Axes", "Axes | None"]:
@@ -186,8 +232,8 @@ def plot_curves(
             the fields compared
 
     Returns:
-        the ``matplotlib.figure.Figure`` drawn into; a new one shows itself
-        when it is the value of a Jupyter cell
+        the ``matplotlib.figure.Figure`` drawn into; in Jupyter a new one
+        shows itself once, at the end of the cell (also when assigned)
     """
     m = marks(result, classes, band=band, show_ci=show_ci)
     fig, ax_t, ax_pr = _axes(ax, figsize)

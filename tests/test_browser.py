@@ -382,7 +382,7 @@ def _open_the_operator_form(page):
     page.keyboard.type("optimal")
     page.get_by_text("Find the optimal confidence threshold").first.click()
     execute = page.get_by_role("button", name="Execute")
-    page.get_by_text("Predictions field").wait_for()
+    page.get_by_text("Predictions field", exact=True).wait_for()
     expect(execute).to_be_enabled()  # the form resolved its defaults
     return execute
 

@@ -934,3 +934,27 @@ def test_logits_have_no_reliability_diagram(panel_dataset):
     panel.event("on_load")
     assert panel.state["calibration"] is None
     assert "calibration" not in panel.output["type"]["properties"]
+
+
+def test_the_box_echoing_its_old_value_after_a_new_selection_changes_nothing(panel_dataset, monkeypatch):
+    """The App's number box may send the value it showed before once the
+    panel selected another threshold (FiftyOne 1.22.1): an echo within a
+    moment is no choice; the same value typed later is."""
+    from optimal_confidence.app import panel_actions
+
+    run = compute_optimal_confidence(panel_dataset, "predictions", run_key="echo", overwrite=True, progress=False)
+    panel = AppPanel(panel_dataset)
+    panel.event("on_show_run", run_key="echo")
+    t = float(run.thresholds[-3])
+    panel.event("on_change_threshold", path="threshold_input", value=t)
+    assert panel.state["selected"]["threshold"] == t
+    panel.event("on_show_run", run_key="echo")  # a new run: its best
+    best = run.best_threshold
+    panel.event("on_change_threshold", path="threshold_input", value=t)  # the echo
+    assert panel.state["selected"]["threshold"] == best
+    assert panel.triggered("set_view") == []
+    # typed again, later: a choice
+    panel.event("on_show_run", run_key="echo")
+    monkeypatch.setattr(panel_actions, "STALE_SECONDS", 0.0)
+    panel.event("on_change_threshold", path="threshold_input", value=t)
+    assert panel.state["selected"]["threshold"] == t

@@ -24,7 +24,6 @@ from . import panel_after as after
 from . import panel_deploy as deploy
 from . import panel_layout as layout
 from .panel_state import (
-    THRESHOLD_BOX,
     ALL,
     band_from_inputs,
     clicked_threshold,
@@ -119,9 +118,9 @@ class ConfidenceCurves(foo.Panel):
         except ValueError as e:
             ctx.panel.state.set(actions.message(str(e)))
             return
-        if t == actions.selected_threshold(ctx):
-            return  # the same value again (the box loses focus): the App is loading that view
-        actions.select(ctx, t)
+        if t == actions.selected_threshold(ctx) or actions.is_stale_box(ctx, t):
+            return  # the same value again (the box loses focus), or an old one
+        actions.select(ctx, t, typed=True)
 
     def on_click_apply_objective(self, ctx: Any) -> None:
         """Chooses again, by the objective of the switch, from the stored
@@ -220,7 +219,7 @@ class ConfidenceCurves(foo.Panel):
         ctx.ops.set_view(ctx.dataset.load_run_view(run_key))
         ctx.panel.state.set(
             {
-                "selected": None, THRESHOLD_BOX: None, **actions.message(None),
+                "selected": None, **actions.cleared_box(ctx), **actions.message(None),
                 "layouts": actions.layouts(ctx, result, None),
             }
         )
@@ -284,7 +283,7 @@ class ConfidenceCurves(foo.Panel):
         ctx.ops.set_view(review_view(result, target, band["t_low"], band["t_high"]))
         ctx.panel.state.set(
             {
-                "selected": None, THRESHOLD_BOX: None,
+                "selected": None, **actions.cleared_box(ctx),
                 **actions.message(reports.review_message(band), at="band"),
             }
         )

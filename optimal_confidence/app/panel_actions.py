@@ -4,6 +4,7 @@ the panel's ``ctx``, so that the panel class keeps only its events."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from ..outputs import reports
@@ -91,7 +92,7 @@ def show_run(ctx: Any, run_key: str | None, *, runs: list[str] | None = None) ->
         run_key = runs[0] if runs else None
     update = {
         "runs": runs, "open_run": None, "controls.run_key": run_key,
-        "controls.class_name": ALL, "selected": None, THRESHOLD_BOX: None, **message(None),
+        "controls.class_name": ALL, "selected": None, **cleared_box(ctx), **message(None),
         "choice": None, "band": None, "band_error": None,
         "broken": broken_optimal_confidence_runs(ctx.dataset),
         "dataset_id": str(ctx.dataset._doc.id),
@@ -218,23 +219,66 @@ def counts_at(ctx: Any, result: OptimalConfidenceResult, threshold: float) -> di
     return _counts_at_class(result, threshold, ctx.panel.state.get("controls.class_name") or ALL)
 
 
-def select(ctx: Any, threshold: float | None) -> None:
+def select(ctx: Any, threshold: float | None, *, typed: bool = False) -> None:
     """Sets the App's view to the run's target with the predictions kept
-    at ``threshold`` (default: the best one) and shows their counts."""
+    at ``threshold`` (default: the best one) and shows their counts.
+    ``typed``: the threshold comes from the box."""
     found = current(ctx)
     if found is None:
         return
     run_key, result = found
     t = result.best_threshold if threshold is None else threshold
     ctx.ops.set_view(result.view(ctx.dataset.load_run_view(run_key), t))
+    before = ctx.panel.state.get("box_shown")
     ctx.panel.state.set(
         {
             "selected": counts_at(ctx, result, t),
             THRESHOLD_BOX: t,  # the box shows the threshold selected
+            "box_shown": t,
+            # the App's box may send the value it showed before again once
+            # it is no longer the selection (FiftyOne 1.22.1 keeps the
+            # input's own value): that value is not a new choice
+            "stale_box": _stale_after(ctx, before, t, typed),
             **message(None),
             "layouts": layouts(ctx, result, t),
         }
     )
+
+
+def _stale_after(ctx: Any, before: float | None, t: float, typed: bool) -> list | None:
+    """The box's stale value once ``t`` is selected: the value it showed
+    (or the one a cleared box showed), unless ``t`` was typed there."""
+    if typed:
+        return None
+    if before is None:  # cleared just before (a new run shown): keep that one
+        return ctx.panel.state.get("stale_box")
+    return None if before == t else [before, time.time()]
+
+
+#: how long after a selection the box's old value is taken for the App's echo
+STALE_SECONDS = 3.0
+
+
+def cleared_box(ctx: Any) -> dict[str, Any]:
+    """The state of an empty threshold box (no single threshold selected):
+    the value it showed is stale from now on (see :func:`select`)."""
+    before = ctx.panel.state.get("box_shown")
+    return {
+        THRESHOLD_BOX: None, "box_shown": None,
+        "stale_box": None if before is None else [before, time.time()],
+    }
+
+
+def is_stale_box(ctx: Any, value: float) -> bool:
+    """Whether ``value`` from the threshold box is the value it showed
+    before another selection replaced it, sent again within
+    :data:`STALE_SECONDS` (see :func:`select`); forgotten once seen."""
+    stale = ctx.panel.state.get("stale_box")
+    if value is None or not stale or value != stale[0]:
+        return False
+    ctx.panel.state.set("stale_box", None)
+    # the App sends it within a moment; typed later, it is a choice
+    return time.time() - stale[1] < STALE_SECONDS
 
 
 def show_per_class(ctx: Any) -> None:
@@ -253,7 +297,7 @@ def show_per_class(ctx: Any) -> None:
     )
     ctx.panel.state.set(
         {
-            "selected": None, THRESHOLD_BOX: None,
+            "selected": None, **cleared_box(ctx),
             **message(text, at="per_class"),
             "layouts": layouts(ctx, result, None),
         }

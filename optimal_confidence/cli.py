@@ -487,7 +487,7 @@ def _install_plugin(p: argparse.ArgumentParser, args: argparse.Namespace) -> int
     try:
         installed = install_plugin(overwrite=bool(getattr(args, "overwrite", False)))
     except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {speak(str(e), 'cli')}", file=sys.stderr)
         return 2
     print(installed.summary())
     return 0

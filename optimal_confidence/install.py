@@ -211,7 +211,7 @@ def install_plugin(plugins_dir: str | None = None, overwrite: bool = False) -> I
         raise OptionError(
             _OPTION,
             f"{target} holds another copy of the plugin (version {old}) and is never "
-            "replaced unasked; pass --overwrite (overwrite=True) to replace it",
+            "replaced unasked; pass overwrite=True to replace it",
         )
 
     def fill(tmp: str) -> None:

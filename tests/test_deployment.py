@@ -318,7 +318,7 @@ def test_the_command_line_compares_with_the_predictions_it_chose(demo, capsys):
         # the field chosen is also the one to compare with: refused, one line
         code = main(["--dataset", demo.name, "--compare", "predictions"])
         out, err = capsys.readouterr()
-        assert code == 2 and "compare_with" in err and len(err.strip().splitlines()) == 1, err
+        assert code == 2 and "--compare names" in err and len(err.strip().splitlines()) == 1, err
     finally:
         for k in ("oc_chosen_predictions", "oc_chosen_baseline"):
             if k in demo.list_runs():

@@ -259,7 +259,7 @@ def test_install_plugin_replaces_another_copy_only_with_overwrite(tmp_path):
     manifest = os.path.join(where, "fiftyone.yml")
     with open(manifest, "a") as f:
         f.write("# edited\n")
-    with pytest.raises(ValueError, match="holds another copy of the plugin .* pass --overwrite"):
+    with pytest.raises(ValueError, match="holds another copy of the plugin .* pass overwrite=True"):
         install_plugin(plugins)
     assert open(manifest).read().endswith("# edited\n")
     assert install_plugin(plugins, overwrite=True).written is True

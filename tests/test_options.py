@@ -265,6 +265,10 @@ def test_each_front_end_speaks_its_own_language(o):
         ("per_class=True cannot go with classwise=False: x",
          "--per-class cannot go with --any-class: x",
          "\u201cA threshold per class\u201d: on cannot go with \u201cClasswise\u201d: off: x"),
+        # names of datasets, runs and files are never words of a front end
+        ("the labels file /d/run_key/l.txt of dataset 'per_class'; pass run_key='x y'",
+         "the labels file /d/run_key/l.txt of dataset 'per_class'; pass --save-run 'x y'",
+         "the labels file /d/run_key/l.txt of dataset 'per_class'; set \u201cRun key\u201d to x y"),
         ("name a new evaluate_key, e.g. 'ev2' (not evaluate_keys)",
          "name a new --evaluate-key, e.g. 'ev2' (not evaluate_keys)",
          "name a new \u201cEvaluate at the chosen threshold\u201d, e.g. 'ev2' (not evaluate_keys)"),

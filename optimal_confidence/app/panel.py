@@ -116,7 +116,7 @@ class ConfidenceCurves(foo.Panel):
         try:
             t = typed_threshold(ctx.params.get("value"))
         except ValueError as e:
-            ctx.panel.state.set(actions.message(str(e)))
+            ctx.panel.state.set(actions.error_message(e))
             return
         if t == actions.selected_threshold(ctx) or actions.is_stale_box(ctx, t):
             return  # the same value again (the box loses focus), or an old one
@@ -134,7 +134,7 @@ class ConfidenceCurves(foo.Panel):
             objective = objective_from_inputs(stored, ctx.panel.state.get("objective_inputs") or {})
             result = stored.with_objective(objective)
         except ValueError as e:  # also UnattainableTargetError
-            ctx.panel.state.set(actions.message(str(e), at="objective"))
+            ctx.panel.state.set(actions.error_message(e, at="objective"))
             return
         choice = None if objective == stored.objective else objective.to_dict()
         ctx.panel.state.set({"choice": choice, **actions.message(None)})

@@ -50,8 +50,13 @@ def message(text: str | None, *, at: str | None = None) -> dict[str, Any]:
     under the per-class table (``at="per_class"``), the review band
     (``at="band"``), the objective switch (``at="objective"``) or the
     deploy buttons (``at="deploy"``), where the button that caused it is."""
-    # the messages name options as the API does: say them with the form's labels
-    return {"message": speak(text, "app") if text else text, "message_at": at}
+    return {"message": text, "message_at": at}
+
+
+def error_message(e: Exception, *, at: str | None = None) -> dict[str, Any]:
+    """:func:`message` of an error: its options named by the form's labels
+    (the messages name them as the API does)."""
+    return message(speak(str(e), "app"), at=at)
 
 
 def selected_threshold(ctx: Any) -> float | None:

@@ -14,7 +14,7 @@ from ..result.result import OptimalConfidenceResult
 from ..store.files import FileStep, confined_path, dataset_folder, file_write, free_file_name, text_writer
 from ..store.tags import TagStep, tag_write
 from ..store.transaction import apply
-from .panel_actions import message
+from .panel_actions import error_message, message
 
 __all__ = ["LABEL_TAG", "estimate", "plan_labels"]
 
@@ -35,7 +35,7 @@ def estimate(ctx: Any, run_key: str, result: OptimalConfidenceResult) -> None:
     try:
         est = result.estimate(_new_images(ctx), seed=0)
     except ValueError as e:
-        ctx.panel.state.set(message(str(e), at="after"))
+        ctx.panel.state.set(error_message(e, at="after"))
         return
     lines = [f"**On the {est.num_samples:,} images of the current view:** {est.summary()}"]
     if est.shift is not None:
@@ -60,7 +60,7 @@ def plan_labels(ctx: Any, run_key: str, result: OptimalConfidenceResult) -> None
             FileStep(file_write(path, option="label plan", root=folder), text_writer(text)),
         ])
     except ValueError as e:
-        ctx.panel.state.set(message(str(e), at="after"))
+        ctx.panel.state.set(error_message(e, at="after"))
         return
     ctx.panel.state.set(message(
         f"{plan.summary()}. Tagged `{LABEL_TAG}`: send them to annotation "

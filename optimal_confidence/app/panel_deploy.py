@@ -14,7 +14,7 @@ from ..outputs import reports
 from ..result.result import OptimalConfidenceResult
 from ..store.files import confined_path, dataset_folder, file_write, free_file_name, text_writer, write_file
 from ..store.plan import suggest_eval_key
-from .panel_actions import message, selected_threshold
+from .panel_actions import error_message, message, selected_threshold
 from .panel_state import selection_config
 
 __all__ = ["evaluate", "export", "export_dir"]
@@ -63,7 +63,7 @@ def export(ctx: Any, run_key: str, result: OptimalConfidenceResult) -> None:
         path = confined_path(ctx.dataset.name, free_file_name(folder, base, ".json"))
         write_file(file_write(path, option="export", root=folder), text_writer(text))
     except ValueError as e:
-        ctx.panel.state.set(message(str(e), at="deploy"))
+        ctx.panel.state.set(error_message(e, at="deploy"))
         return
     except OSError as e:
         ctx.panel.state.set(message(f"Cannot write {path}: {e.strerror or e}", at="deploy"))

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bson import ObjectId
+from bson.errors import InvalidId
 
 import fiftyone as fo
 from fiftyone.operators.delegated import DelegatedOperationService
@@ -44,7 +45,7 @@ class QueuedRun:
     def _doc(self) -> Any:
         try:
             doc = DelegatedOperationService().get(ObjectId(self.id))
-        except ValueError:  # FiftyOne's "No operation found"
+        except (ValueError, InvalidId):  # FiftyOne's "No operation found", a bad id
             doc = None
         if doc is None:
             raise LookupError(f"The delegated operation {self.id} no longer exists")
@@ -74,7 +75,8 @@ class QueuedRun:
         state = str(doc.run_state)
         if state == "failed":
             error = getattr(getattr(doc, "result", None), "error", None)
-            raise RuntimeError(f"The delegated run {self.id} failed: {error}")
+            last = (str(error).strip().splitlines() or ["unknown error"])[-1]
+            raise RuntimeError(f"The delegated run {self.id} failed: {last}")
         if state != "completed":
             raise RuntimeError(
                 f"The delegated run {self.id} is {state}: a worker runs it "

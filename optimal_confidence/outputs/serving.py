@@ -35,6 +35,8 @@ import json
 import os
 from typing import Any, Mapping, Sequence
 
+import numpy as np
+
 from ..spec.options import OptionError
 
 __all__ = [
@@ -149,6 +151,10 @@ def class_ids(labels: Any, option: str = "labels") -> dict[str, int]:
         bad = [k for k, v in labels.items() if not isinstance(k, str) or isinstance(v, bool) or not isinstance(v, int) or v < 0]
         if bad:
             raise OptionError(option, f"{option} must map each class name to its id (an int >= 0); got {bad[0]!r}: {labels[bad[0]]!r}")
+        ids = list(labels.values())
+        shared = sorted(k for k, v in labels.items() if ids.count(v) > 1)
+        if shared:
+            raise OptionError(option, f"{option} gives one id to several classes: {shared}")
         return dict(labels)
     if isinstance(labels, Sequence) and all(isinstance(n, str) and n for n in labels):
         if len(set(labels)) != len(labels):
@@ -307,11 +313,18 @@ def _engine_json(config: Mapping[str, Any], fmt: str) -> str:
     return json.dumps(out, indent=2) + "\n"
 
 
+def strictly_below(t: float) -> float:
+    """The largest float32 below ``t``: the threshold for an engine that
+    keeps ``score > threshold`` (Detectron2, MMDetection, comparing in
+    float32), so that a score exactly at ``t`` reaches the filter after it."""
+    return float(np.nextafter(np.float32(t), np.float32(-np.inf)))
+
+
 def _detectron2(config: Mapping[str, Any]) -> str:
-    t = lowest(config)
+    t = strictly_below(lowest(config))  # it keeps scores > SCORE_THRESH_TEST
     how = [
         "cfg.merge_from_file(THIS_FILE) after your model's config: the score threshold",
-        "is the lowest one; filter the outputs with",
+        "is just below the lowest one (Detectron2 keeps scores above it); filter the outputs with",
         "optimal_confidence.apply_thresholds(detections, THIS_FILE), which reads the next line.",
     ]
     body = f"MODEL:\n  ROI_HEADS:\n    SCORE_THRESH_TEST: {t!r}\n  RETINANET:\n    SCORE_THRESH_TEST: {t!r}\n"
@@ -319,11 +332,11 @@ def _detectron2(config: Mapping[str, Any]) -> str:
 
 
 def _mmdetection(config: Mapping[str, Any]) -> str:
-    t = lowest(config)
+    t = strictly_below(lowest(config))  # filter_scores_and_topk keeps scores > score_thr
     how = [
         "cfg.merge_from_dict(Config.fromfile(THIS_FILE).to_dict()) into your model's config:",
         "one-stage heads read test_cfg.score_thr, two-stage ones test_cfg.rcnn.score_thr;",
-        "it is the lowest threshold: filter the outputs with",
+        "it is just below the lowest threshold (MMDetection keeps scores above it): filter the outputs with",
         "optimal_confidence.apply_thresholds(detections, THIS_FILE), which reads the next line.",
     ]
     body = f"model = dict(test_cfg=dict(score_thr={t!r}, rcnn=dict(score_thr={t!r})))\n"

@@ -49,7 +49,10 @@ def check_samples(samples: foc.SampleCollection, request: RunRequest) -> type:
             f"positive_label applies to Classification fields; "
             f"'{r.pred_field}' holds {label_type.__name__}",
         )
-    check_task({"objective": r["objective"]}, task_of(label_type, r.positive_label))
+    check_task(
+        {"objective": r["objective"], "export_format": r["export_format"]},
+        task_of(label_type, r.positive_label),
+    )
     if r.eval_key is not None:
         check_eval_key(samples, r.eval_key, label_type)
     else:

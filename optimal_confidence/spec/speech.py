@@ -21,6 +21,7 @@ Pure Python: nothing here imports FiftyOne or numpy.
 from __future__ import annotations
 
 import re
+import shlex
 from typing import Iterable
 
 from .option_types import Option
@@ -40,7 +41,7 @@ def _plain(value: str) -> str:
 
 
 def _cli_pair(o: Option, value: str) -> str:
-    v = _plain(value)
+    v = shlex.quote(_plain(value))
     if o.kind == "bool":
         if o.cli_flag is not None and str(o.cli_flag) == v:
             return o.flag
@@ -56,9 +57,15 @@ def _app_value(o: Option, value: str) -> str:
     return v
 
 
+#: what is never translated: a quoted or back-quoted span (a dataset's,
+#: a run's or a file's name) and a path
+_KEEP = r"(?<![\w])'[^'\n]*'|\"[^\"\n]*\"|`[^`\n]*`|[\w.~-]*/[^\s;,)]*"
+
+
 def _pattern(names: Iterable[str]) -> re.Pattern:
     alternatives = "|".join(sorted(map(re.escape, names), key=len, reverse=True))
-    return re.compile(rf"(?<![\w.-])(pass )?({alternatives})(?:=({_VALUE[1:-1]}))?(?![\w(])")
+    option = rf"(?<![\w.\-/\\'\"`])(?P<passed>pass )?(?P<name>{alternatives})(?:=(?P<value>{_VALUE[1:-1]}))?(?![\w(/'\"`])"
+    return re.compile(rf"(?P<keep>{_KEEP})|{option}")
 
 
 def speak(text: str, front_end: str, options: Iterable[Option]) -> str:
@@ -81,7 +88,9 @@ def speak(text: str, front_end: str, options: Iterable[Option]) -> str:
     words = [n for n in by_name if "_" in n]
 
     def one(m: re.Match) -> str:
-        passed, name, value = m.group(1) or "", m.group(2), m.group(3)
+        if m.group("keep"):
+            return m.group(0)
+        passed, name, value = m.group("passed") or "", m.group("name"), m.group("value")
         o = by_name[name]
         if value is None and "_" not in name:
             return m.group(0)

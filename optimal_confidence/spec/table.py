@@ -16,6 +16,8 @@ __all__ = [
 ]
 
 _DETECTION = frozenset({"detection"})
+#: a serving stack's format: for detectors
+_SERVING = dict(tasks=_DETECTION, instead="'json', 'yaml' or 'ultralytics'")
 _CLASSIFIER = frozenset({"binary", "multiclass"})
 
 #: the groups of options, in the order forms and ``--help`` show them
@@ -309,14 +311,14 @@ OPTIONS: tuple[Option, ...] = (
         choices=(
             Choice("json", "JSON"),
             Choice("yaml", "YAML"),
-            Choice("deepstream", "DeepStream nvinfer", "[class-attrs-<id>] pre-cluster-threshold"),
-            Choice("deepstream-yaml", "DeepStream nvinfer (YAML)", "class-attrs-<id>: mappings"),
-            Choice("nvinferserver", "DeepStream nvinferserver", "per_class_params pre_threshold"),
-            Choice("roboflow", "Roboflow Workflows", "per-class confidence filter step"),
-            Choice("tensorrt", "TensorRT EfficientNMS_TRT", "score_threshold, then post-filter"),
-            Choice("onnx", "ONNX NonMaxSuppression", "score_threshold, then post-filter"),
-            Choice("detectron2", "Detectron2", "SCORE_THRESH_TEST, then post-filter"),
-            Choice("mmdetection", "MMDetection", "test_cfg score_thr, then post-filter"),
+            Choice("deepstream", "DeepStream nvinfer", "[class-attrs-<id>] pre-cluster-threshold", **_SERVING),
+            Choice("deepstream-yaml", "DeepStream nvinfer (YAML)", "class-attrs-<id>: mappings", **_SERVING),
+            Choice("nvinferserver", "DeepStream nvinferserver", "per_class_params pre_threshold", **_SERVING),
+            Choice("roboflow", "Roboflow Workflows", "per-class confidence filter step", **_SERVING),
+            Choice("tensorrt", "TensorRT EfficientNMS_TRT", "score_threshold, then post-filter", **_SERVING),
+            Choice("onnx", "ONNX NonMaxSuppression", "score_threshold, then post-filter", **_SERVING),
+            Choice("detectron2", "Detectron2", "SCORE_THRESH_TEST, then post-filter", **_SERVING),
+            Choice("mmdetection", "MMDetection", "test_cfg score_thr, then post-filter", **_SERVING),
             Choice("ultralytics", "Ultralytics", "conf, then post-filter"),
         ),
         when=({"export_path": ON},),

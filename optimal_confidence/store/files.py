@@ -285,7 +285,7 @@ def _check_folder(path: str, root: str, overwrite: bool, option: str) -> None:
     if os.path.lexists(path) and not os.path.isdir(path):
         raise OptionError(option, f"{path} exists and is not a folder; move it away")
     if os.path.lexists(path) and not overwrite:
-        raise OptionError(option, f"{path} already exists and is never replaced unasked; pass overwrite to replace it")
+        raise OptionError(option, f"{path} already exists and is never replaced unasked; pass overwrite=True to replace it")
     existing = os.path.dirname(path)
     while existing and not os.path.isdir(existing):
         existing = os.path.dirname(existing)

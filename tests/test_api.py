@@ -53,11 +53,12 @@ def test_metrics_are_plain_numbers(result):
     m = result.metrics()
     assert set(m) == {
         "best_threshold", "best_f1", "precision", "recall",
-        "tp", "fp", "fn", "num_thresholds", "run_key", "objective", "score", "ece",
+        "tp", "fp", "fn", "num_thresholds", "run_key", "objective", "score", "ece", "laece",
     }
     assert m["objective"] == "F1" and m["score"] == m["best_f1"]
     assert m["ece"] == result.calibration().ece  # the confidences are in [0, 1]
-    for k in ("best_threshold", "best_f1", "precision", "recall", "score", "ece"):
+    assert m["laece"] == result.calibration().laece.value  # at the chosen threshold
+    for k in ("best_threshold", "best_f1", "precision", "recall", "score", "ece", "laece"):
         assert type(m[k]) is float
     for k in ("tp", "fp", "fn", "num_thresholds"):
         assert type(m[k]) is int

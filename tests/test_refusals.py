@@ -37,8 +37,8 @@ def test_cli_refuses_before_writing_anything(ds, capsys, tmp_path):
         (["--use-masks"], "no object of 'predictions' has an instance mask"),
         (["--objective", "fbeta", "--beta", "1e300"], "beta must be in (0, 1000]"),
         (["--save-run", "k", "--plot", "/proc/oc/curves.png"], "--plot /proc/oc/curves.png: cannot write it"),
-        (["--num-thresholds", str(10**9)], "num_thresholds must be at least 1 and at most 1,000,000"),
-        (["--bootstrap", str(10**9)], "n_bootstrap must be at least 1 and at most 100,000"),
+        (["--num-thresholds", str(10**9)], "--num-thresholds must be at least 1 and at most 1,000,000"),
+        (["--bootstrap", str(10**9)], "--bootstrap must be at least 1 and at most 100,000"),
         (["--bootstrap", "10", "--seed", "-1"], "seed must be at least 0"),
     ]
     for argv, fragment in cases:

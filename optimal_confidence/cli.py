@@ -487,10 +487,16 @@ def _install_plugin(p: argparse.ArgumentParser, args: argparse.Namespace) -> int
     try:
         installed = install_plugin(overwrite=bool(getattr(args, "overwrite", False)))
     except ValueError as e:
-        print(f"error: {speak(str(e), 'cli')}", file=sys.stderr)
+        _print_error(e)
         return 2
     print(installed.summary())
     return 0
+
+
+def _print_error(e: Exception) -> None:
+    """One line on stderr; the messages name options as the API does, the
+    command line says them as flags."""
+    print(f"error: {speak(str(e), 'cli')}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None, *, prog: str = "optimal-confidence") -> int:
@@ -514,7 +520,6 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "optimal-confidence")
         try:
             found = compute(args, request_options(args))
         except ValueError as e:
-            # the messages name options as the API does: say them as flags
-            print(f"error: {speak(str(e), 'cli')}", file=sys.stderr)
+            _print_error(e)
             return 2
     return print_outcome(args, found)

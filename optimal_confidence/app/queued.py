@@ -60,9 +60,7 @@ class QueuedRun:
     @property
     def run_key(self) -> str | None:
         """The run key the result was stored under, once completed."""
-        doc = self._doc()
-        out = getattr(getattr(doc, "result", None), "result", None) or {}
-        return out.get("run_key")
+        return _run_key(self._doc())
 
     def result(self) -> OptimalConfidenceResult:
         """The result the worker stored.
@@ -82,15 +80,22 @@ class QueuedRun:
                 f"The delegated run {self.id} is {state}: a worker runs it "
                 f"(`fiftyone delegated launch`); then call .result() again"
             )
-        return load_optimal_confidence(fo.load_dataset(self.dataset_name), self.run_key)
+        return load_optimal_confidence(fo.load_dataset(self.dataset_name), _run_key(doc))
 
     def __repr__(self) -> str:
-        try:
-            state = self.state
+        try:  # one read of the operation
+            doc = self._doc()
         except LookupError:
-            state = "gone"
+            doc = None
+        state = "gone" if doc is None else str(doc.run_state)
         todo = {
             "queued": ": `fiftyone delegated launch` runs it; .result() then loads it",
-            "completed": f": .result() loads run {self.run_key!r}",
+            "completed": f": .result() loads run {_run_key(doc)!r}" if doc is not None else "",
         }.get(state, "")
         return f"<QueuedRun {self.id} of optimal_confidence on {self.dataset_name!r}, {state}{todo}>"
+
+
+def _run_key(doc: Any) -> str | None:
+    """The run key a completed delegated run's output names."""
+    out = getattr(getattr(doc, "result", None), "result", None) or {}
+    return out.get("run_key")

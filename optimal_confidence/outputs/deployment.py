@@ -143,9 +143,7 @@ def _ultralytics(config: Mapping[str, Any]) -> str:
     whole config in a comment line, for :func:`apply_thresholds`."""
     import yaml
 
-    by_class = config.get("class_thresholds") or {}
-    conf = min([config["threshold"], *by_class.values()])
-    cfg = {"task": _ultralytics_task(config), "conf": float(conf)}
+    cfg = {"task": _ultralytics_task(config), "conf": serving.lowest(config)}
     lines = [
         "# Ultralytics predict config written by optimal_confidence: model.predict(**cfg)",
         "# or `yolo predict cfg=THIS_FILE`. conf is the lowest threshold; filter the",
@@ -302,7 +300,7 @@ def _check_conf(text: str, config: Any, path: str) -> None:
         return
     if not isinstance(config, Mapping) or conf is None or not _number(config.get("threshold")):
         return
-    lowest = min([config["threshold"], *((config.get("class_thresholds") or {}).values())])
+    lowest = serving.lowest(config)
     if not _number(conf) or abs(float(conf) - float(lowest)) > 1e-9:
         raise ValueError(
             f"{path}: conf is {conf!r} but the thresholds on its '{ULTRALYTICS_MARK.strip()}' "

@@ -67,6 +67,7 @@ def compute_optimal_confidence(
     use_masks: bool = False,
     use_boxes: bool = False,
     iscrowd: str = "iscrowd",
+    num_workers: int | None = None,
     progress: bool | Callable | None = None,
 ) -> OptimalConfidenceResult:
     """Sweeps the confidence threshold of ``pred_field`` against
@@ -176,6 +177,12 @@ def compute_optimal_confidence(
             their bounding boxes
         iscrowd ("iscrowd"): the name of the crowd attribute of ground truth
             objects
+        num_workers (None): the processes that match ``Detections`` in
+            parallel, each reading its own range of sample ids; the result
+            is the same as one process's. None: FiftyOne's default for its
+            parallel map (``fo.config.default_process_pool_workers``, else
+            the CPU count) from 10,000 samples on, one process below; 1:
+            one process
         progress (None): whether to show a progress bar (True/False/None for
             FiftyOne's default), or a callable that receives FiftyOne's
             progress bar

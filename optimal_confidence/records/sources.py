@@ -20,7 +20,8 @@ import fiftyone as fo
 import fiftyone.core.collections as foc
 
 from .classification import records_from_classifications
-from .fast_matching import UnsupportedMatchingError, records_fast, records_fast_many
+from .fast_matching import UnsupportedMatchingError
+from .parallel import parallel_records_fast
 from .fields import check_boxes, scored_fields_hint
 from .matching import read_label_values, records_from_eval_key, records_from_evaluation
 from ..spec.options import OptionError
@@ -29,7 +30,7 @@ from ..curves.sweep import MatchRecords
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["RecordSource", "open_source", "shared_fast_sources"]
+__all__ = ["RecordSource", "check_detections", "open_source", "ready", "shared_fast_sources"]
 
 
 class RecordSource:
@@ -74,16 +75,22 @@ class _Ready(RecordSource):
         return self._records
 
 
+def ready(records: MatchRecords, method: str) -> RecordSource:
+    """The source of records already read (merged shards)."""
+    return _Ready(records, method)
+
+
 class _Read(RecordSource):
     """Reads the predictions' and ground truth's ids, labels and
     confidences first; matches (or reads an evaluation's matches) later."""
 
-    def __init__(self, samples: foc.SampleCollection, request: RunRequest) -> None:
+    def __init__(self, samples: foc.SampleCollection, request: RunRequest, checked: bool = True) -> None:
         super().__init__()
         self.samples, self.request = samples, request
         self.preds = read_label_values(samples, request.pred_field)
         self.gts = read_label_values(samples, request.gt_field, confidences=False)
-        check_detections(self.preds.confidences, len(self.gts), request, samples)
+        if checked:
+            check_detections(self.preds.confidences, len(self.gts), request, samples)
         check_boxes(samples, request.pred_field)
         check_boxes(samples, request.gt_field)
 
@@ -94,8 +101,10 @@ class _Read(RecordSource):
 class _Evaluation(_Read):
     method = "evaluate_detections"
 
-    def __init__(self, samples: foc.SampleCollection, request: RunRequest, progress: Any) -> None:
-        super().__init__(samples, request)
+    def __init__(
+        self, samples: foc.SampleCollection, request: RunRequest, progress: Any, checked: bool = True
+    ) -> None:
+        super().__init__(samples, request, checked)
         self.progress = progress
 
     def records(self) -> MatchRecords:
@@ -108,8 +117,8 @@ class _Evaluation(_Read):
 
 
 class _EvalKey(_Read):
-    def __init__(self, samples: foc.SampleCollection, request: RunRequest) -> None:
-        super().__init__(samples, request)
+    def __init__(self, samples: foc.SampleCollection, request: RunRequest, checked: bool = True) -> None:
+        super().__init__(samples, request, checked)
         self.method = f"eval_key:{request.eval_key}"
 
     def records(self) -> MatchRecords:
@@ -135,10 +144,16 @@ def open_source(
     request: RunRequest,
     label_type: type,
     progress: bool | Callable | None = None,
+    *,
+    checked: bool = True,
 ) -> RecordSource:
     """The source of a request's records: ``Classification`` fields,
     ``eval_key``, the fast matcher (``engine`` ``"auto"`` or ``"fast"``,
     where it applies) or one ``evaluate_detections`` pass.
+
+    With ``checked=False`` records with nothing to sweep are returned as
+    they are: a shard of a collection (:func:`optimal_confidence.match_records`)
+    may hold no predictions; the merged records are checked.
 
     Raises:
         ValueError: when there is nothing to sweep (no predictions, no
@@ -150,16 +165,17 @@ def open_source(
         records = records_from_classifications(
             samples, r.pred_field, r.gt_field, positive_label=r.positive_label
         )
-        check_classifications(samples, records, r)
+        if checked:
+            check_classifications(samples, records, r)
         return _Ready(records, "classification")
     if r.eval_key is not None:
-        return _EvalKey(samples, r)
+        return _EvalKey(samples, r, checked)
     if r.engine != "fiftyone":
         try:
-            records = records_fast(
-                samples, r.pred_field, r.gt_field, iou=r.iou, classwise=r.classwise,
+            (records,) = parallel_records_fast(
+                samples, [r.pred_field], r.gt_field, iou=r.iou, classwise=r.classwise,
                 iscrowd=r.iscrowd, use_masks=r.use_masks, use_boxes=r.use_boxes,
-                progress=batch_progress(progress),
+                num_workers=r.num_workers, progress=batch_progress(progress),
             )
         except UnsupportedMatchingError as e:
             if r.engine == "fast":
@@ -169,9 +185,10 @@ def open_source(
                     f"engine='auto' or 'fiftyone'",
                 ) from None
         else:
-            check_detections(records.pred_conf, records.num_gts, r, samples)
+            if checked:
+                check_detections(records.pred_conf, records.num_gts, r, samples)
             return _Ready(records, "fast")
-    return _Evaluation(samples, r, progress)
+    return _Evaluation(samples, r, progress, checked)
 
 
 def shared_fast_sources(
@@ -190,10 +207,11 @@ def shared_fast_sources(
     ):
         return None
     try:
-        many = records_fast_many(
+        many = parallel_records_fast(
             samples, [q.pred_field for q in requests], r.gt_field, iou=r.iou,
             classwise=r.classwise, iscrowd=r.iscrowd, use_masks=r.use_masks,
-            use_boxes=r.use_boxes, progress=batch_progress(progress),
+            use_boxes=r.use_boxes, num_workers=r.num_workers,
+            progress=batch_progress(progress),
         )
     except UnsupportedMatchingError:
         return None

@@ -29,7 +29,7 @@ from ..store.plan import Write, check_writes
 from ..store.runs import RunStep
 from ..store.transaction import apply
 
-__all__ = ["Outcome", "prepare", "run", "sweep"]
+__all__ = ["Outcome", "finish", "prepare", "run", "sweep"]
 
 logger = logging.getLogger(__name__)
 
@@ -187,6 +187,20 @@ def run(
         source (None), label_type (None): see :func:`sweep`
     """
     result = sweep(samples, request, progress=progress, source=source, label_type=label_type)
+    return finish(samples, request, result, strict_band=strict_band, store_result=store_result)
+
+
+def finish(
+    samples: foc.SampleCollection | None,
+    request: RunRequest,
+    result: OptimalConfidenceResult,
+    *,
+    strict_band: bool = True,
+    store_result: bool = True,
+) -> Outcome:
+    """The stages of :func:`run` after the sweep: choose, the calibrator,
+    the intervals, the review band, store (on ``samples``, which may be
+    None when the request stores nothing)."""
     result = choose(result, request.objective())
     if request.calibrate is not None:
         result = dataclasses.replace(result, calibrator=result.fit_calibrator(request.calibrate))

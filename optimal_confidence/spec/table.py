@@ -141,6 +141,17 @@ OPTIONS: tuple[Option, ...] = (
         default="iscrowd", tasks=_DETECTION, when=_NO_EVAL_KEY,
         metavar="NAME",
     ),
+    Option(
+        "num_workers", "int", "matching", "Worker processes",
+        "processes that match the samples in parallel, each reading its own "
+        "range of sample ids (the fast matcher; the result is the same as "
+        "one process's); 1: one process",
+        none="FiftyOne's default for its parallel map (its "
+        "default_process_pool_workers, else the CPU count), from 10,000 "
+        "samples on", low=1, high=256,
+        tasks=_DETECTION, when=_NO_EVAL_KEY, metavar="N",
+        limit="more processes than cores only add start-up time",
+    ),
     # -- thresholds
     Option(
         "lower_bound", "float", "thresholds", "Lower bound",

@@ -25,7 +25,6 @@ from bson import ObjectId
 import fiftyone as fo
 import fiftyone.core.odm as foo_odm
 import fiftyone.operators as foo
-from fiftyone import ViewField as F
 from fiftyone.operators.delegated import DelegatedOperationService
 
 from ..result.stored import load_optimal_confidence
@@ -101,7 +100,9 @@ class SweepShard(foo.Operator):
         try:
             if _db()[JOBS].find_one({"_id": ObjectId(job)}, {"_id": 1}) is None:
                 raise RuntimeError(f"Shard job {job} is gone (cancelled, or another shard failed)")
-            view = ctx.view.match((F("_id") >= ObjectId(p["lo"])) & (F("_id") <= ObjectId(p["hi"])))
+            # a $match on _id reads by the index (an expression would scan)
+            in_range = {"_id": {"$gte": ObjectId(p["lo"]), "$lte": ObjectId(p["hi"])}}
+            view = ctx.view.mongo([{"$match": in_range}])
             shard = match_records(view, p["pred_field"], p["gt_field"], **p["matching"])
             after = _save(job, index, shard.to_bytes(), worker)
             if after is None:

@@ -7,8 +7,10 @@ App, is ``optimal_confidence/``.
 """
 
 from .optimal_confidence.app import ConfidenceCurves, OptimalConfidence
+from .optimal_confidence.app.shards import SweepShard
 
 
 def register(p):
     p.register(OptimalConfidence)
     p.register(ConfidenceCurves)
+    p.register(SweepShard)

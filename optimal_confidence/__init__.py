@@ -36,6 +36,7 @@ _EXPORTS = {
     "compare_models": ".run.compare",
     "match_records": ".run.shards",
     "merge": ".run.shards",
+    "queue_shards": ".app.shards",
     "RecordShard": ".records.shards",
     "ModelComparison": ".result.comparison",
     "apply_thresholds": ".outputs.deployment",

@@ -3,7 +3,13 @@
 import numpy as np
 import pytest
 
-from optimal_confidence.curves.objectives import choose
+from optimal_confidence.curves.objectives import (
+    UnattainableTargetError,
+    choose,
+    metric_curves,
+    objective_curve,
+)
+from optimal_confidence.curves.resample import Resampler, draw_weights
 from optimal_confidence.spec.objective import Objective
 from optimal_confidence.curves.sweep import MatchRecords, count_at, exact_thresholds
 from optimal_confidence.curves.uncertainty import BootstrapSummary, bootstrap, weighted_counts
@@ -131,3 +137,125 @@ def test_bad_arguments():
         bootstrap(records, t, Objective(), 0.5, n_bootstrap=0)
     with pytest.raises(ValueError, match="level"):
         bootstrap(records, t, Objective(), 0.5, level=95)
+
+
+# --- the fast engine against today's slow path, on the same draws ---------
+
+
+def reference_choices(records, thresholds, objective, at, weights):
+    """The slow path the engine replaced: full weighted count curves per
+    resample (:func:`weighted_counts`) and :func:`choose` on each."""
+    macro = objective.average == "macro"
+    classes = [records.restrict_to_class(c) for c in records.present_classes()] if macro else []
+    pooled = weighted_counts(records, thresholds, weights)
+    pooled_at = weighted_counts(records, np.array([at]), weights)
+    per = [weighted_counts(r, thresholds, weights) for r in classes]
+    per_at = [weighted_counts(r, np.array([at]), weights) for r in classes]
+    chosen, scores, constraint = (np.full(len(weights), np.nan) for _ in range(3))
+    for k in range(len(weights)):
+        cc = [p[k] for p in per] if macro else None
+        cc_at = [p[k] for p in per_at] if macro else None
+        try:
+            chosen[k] = thresholds[choose(objective, pooled[k], cc).index]
+        except UnattainableTargetError:
+            pass
+        if objective.constrained is None:
+            scores[k] = objective_curve(objective, pooled_at[k], cc_at)[0]
+        else:
+            m = metric_curves(pooled_at[k], cc_at, objective)
+            scores[k], constraint[k] = m[objective.metric][0], m[objective.constrained][0]
+    return chosen, scores, constraint
+
+
+def awkward_records(num_samples, seed):
+    """Three classes, coarse confidences (ties across images and classes),
+    predictions without a confidence, and crowds: ground truth objects that
+    absorb several true positives (their confidence is the highest)."""
+    rng = np.random.default_rng(seed)
+    rows_p, rows_g = [], []
+    for s in range(num_samples):
+        for _ in range(rng.poisson(3)):
+            c = int(rng.integers(0, 3))
+            hits = int(rng.choice([0, 1, 1, 1, 2, 3]))
+            confs = np.round(rng.beta(4, 2, size=hits), 1)
+            rows_g.append((confs.max() if hits else np.nan, c, s))
+            rows_p += [(x, True, c, s) for x in confs]
+        for _ in range(rng.poisson(2)):
+            x = np.nan if rng.random() < 0.1 else round(float(rng.beta(2, 3)), 1)
+            rows_p.append((x, False, int(rng.integers(0, 3)), s))
+    p = list(zip(*rows_p)) or [[]] * 4
+    g = list(zip(*rows_g)) or [[]] * 3
+    return MatchRecords(
+        classes=("a", "b", "c"),
+        pred_conf=np.array(p[0], dtype=float), pred_tp=np.array(p[1], dtype=bool),
+        pred_class=np.array(p[2], dtype=np.int64), pred_sample=np.array(p[3], dtype=np.int64),
+        gt_conf=np.array(g[0], dtype=float), gt_class=np.array(g[1], dtype=np.int64),
+        gt_sample=np.array(g[2], dtype=np.int64), num_samples=num_samples,
+    )
+
+
+OBJECTIVES = [
+    Objective("f1"),
+    Objective("fbeta", beta=2.0),
+    Objective("f1", average="macro"),
+    Objective("precision", target=0.8),
+    Objective("precision", target=0.95, average="macro"),
+    Objective("recall", target=0.7),
+    Objective("accuracy", target=0.85),
+    Objective("cost", fp_cost=1.0, fn_cost=3.0),
+    Objective("cost", fp_cost=2.0, fn_cost=0.5, average="macro"),
+]
+
+
+@pytest.mark.parametrize("objective", OBJECTIVES, ids=lambda o: o.label)
+@pytest.mark.parametrize("num_blocks", [1, 3, None])
+def test_engine_chooses_exactly_what_the_slow_path_chooses(objective, num_blocks):
+    records = awkward_records(40, seed=11)
+    t = exact_thresholds(records.pred_conf)
+    weights = np.random.default_rng(5).multinomial(40, np.full(40, 1 / 40), size=60)
+    for at in (float(t[len(t) // 2]), 0.55, float(t[0]) - 1, np.nan):
+        engine = Resampler(records, t, objective, at, num_blocks=num_blocks)
+        got = engine.choose_batch(np.ascontiguousarray(weights.T, dtype=np.float32))
+        want = reference_choices(records, t, objective, at, weights)
+        for g, w in zip(got, want):
+            np.testing.assert_array_equal(g, w)
+    if objective.name == "precision" and objective.average == "macro":
+        # the target is missed in some resamples and reached in others
+        assert 0 < np.isnan(got[0]).sum() < len(weights)
+
+
+def test_engine_on_thresholds_that_are_not_the_confidences():
+    records = awkward_records(30, seed=12)
+    t = np.array([-np.inf, 0.15, 0.3, 0.30001, 0.5, 0.7, 0.7000001, 0.95, 2.0])
+    weights = np.random.default_rng(6).multinomial(30, np.full(30, 1 / 30), size=40)
+    for objective in (Objective("f1"), Objective("recall", target=0.5, average="macro")):
+        for num_blocks in (2, None):
+            engine = Resampler(records, t, objective, 0.5, num_blocks=num_blocks)
+            got = engine.choose_batch(np.ascontiguousarray(weights.T, dtype=np.float32))
+            for g, w in zip(got, reference_choices(records, t, objective, 0.5, weights)):
+                np.testing.assert_array_equal(g, w)
+
+
+def test_draws_are_a_multinomial_over_the_images():
+    w = draw_weights(np.random.default_rng(0), 7, 2000)
+    assert w.shape == (7, 2000) and (w.sum(axis=0) == 7).all()
+    # each image is drawn Binomial(7, 1/7) times: mean 1, variance 6/7
+    np.testing.assert_allclose(w.mean(axis=1), 1, atol=0.06)
+    np.testing.assert_allclose(w.var(axis=1), 6 / 7, atol=0.1)
+
+
+def test_intervals_agree_with_the_slow_path_within_monte_carlo_error():
+    """The draws changed (n uniform draws, not numpy's multinomial): the
+    same distribution, so the intervals agree within Monte-Carlo error."""
+    records = synthetic_records(200, seed=9)
+    t = exact_thresholds(records.pred_conf)
+    objective = Objective("f1")
+    chosen = float(t[choose(objective, count_at(records, t)).index])
+    rng = np.random.default_rng(1)
+    slow = reference_choices(records, t, objective, chosen, rng.multinomial(200, np.full(200, 0.005), size=400))
+    fast = bootstrap(records, t, objective, chosen, n_bootstrap=400, seed=2)
+    # the score's standard error over resamples is ~0.02 here; the 2.5% and
+    # 97.5% quantiles of 400 draws move by about a third of it
+    for q in (2.5, 50, 97.5):
+        assert abs(np.percentile(slow[1], q) - np.percentile(fast.scores, q)) < 0.015
+    assert abs(np.nanmedian(slow[0]) - np.nanmedian(fast.thresholds)) < 0.05

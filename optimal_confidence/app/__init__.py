@@ -10,8 +10,9 @@ from typing import Any
 
 from .operators import OptimalConfidence
 from .panel import ConfidenceCurves
+from .shards import SweepShard
 
-__all__ = ["ConfidenceCurves", "OptimalConfidence", "register"]
+__all__ = ["ConfidenceCurves", "OptimalConfidence", "SweepShard", "register"]
 
 
 def register(p: Any) -> None:
@@ -19,3 +20,4 @@ def register(p: Any) -> None:
     other)."""
     p.register(OptimalConfidence)
     p.register(ConfidenceCurves)
+    p.register(SweepShard)

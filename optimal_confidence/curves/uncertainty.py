@@ -15,13 +15,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .objectives import (
-    Objective,
-    UnattainableTargetError,
-    metric_curves,
-    choose,
-    objective_curve,
-)
+from ..spec.objective import Objective
+from .resample import Resampler, draw_weights
 from .sweep import Counts, MatchRecords
 
 __all__ = ["BootstrapSummary", "bootstrap", "weighted_counts"]
@@ -155,8 +150,8 @@ def bootstrap(
         level (0.95): the confidence level of the percentile intervals
         seed (None): a seed, for reproducible intervals
         batch_size (None): resamples computed at once; memory grows with
-            ``batch_size * (num_preds + num_thresholds)``, and the default
-            keeps each array of a batch near 160 MB (at most 100 resamples)
+            ``batch_size * (num_samples + num_blocks)``, and the default
+            keeps a batch near 300 MB (at most 256 resamples)
 
     Returns:
         a :class:`BootstrapSummary`
@@ -168,32 +163,26 @@ def bootstrap(
     if records.num_samples < 1:
         raise ValueError("There are no samples to resample")
 
+    thresholds = np.asarray(thresholds, dtype=np.float64)
+    if len(thresholds) == 0:
+        raise ValueError("There are no thresholds to choose from")
     rng = np.random.default_rng(seed)
     n = records.num_samples
-    thresholds = np.asarray(thresholds, dtype=np.float64)
-    at = np.array([chosen_threshold], dtype=np.float64)
-    macro = objective.average == "macro"
-    class_records = (
-        [records.restrict_to_class(c) for c in records.present_classes()]
-        if macro
-        else []
-    )
-
+    resampler = Resampler(records, thresholds, objective, float(chosen_threshold))
     if batch_size is None:
-        rows = records.num_preds + records.num_gts + len(thresholds)
-        batch_size = int(max(1, min(100, 2e7 // max(rows, 1))))
+        # the weights, the draws and the block counts of one resample
+        per = 12 * n + 100 * resampler.matrix.shape[0]
+        batch_size = int(max(1, min(256, 3e8 // per)))
     chosen = np.full(n_bootstrap, np.nan)
     scores = np.full(n_bootstrap, np.nan)
     constraint = np.full(n_bootstrap, np.nan)
     done = 0
     while done < n_bootstrap:
         b = min(batch_size, n_bootstrap - done)
-        # how many times each image is drawn
-        weights = rng.multinomial(n, np.full(n, 1.0 / n), size=b).astype(np.float64)
+        # how many times each image is drawn (n draws with replacement)
+        weights = draw_weights(rng, n, b)
         batch = slice(done, done + b)
-        chosen[batch], scores[batch], constraint[batch] = _resample_batch(
-            records, class_records, thresholds, at, objective, weights
-        )
+        chosen[batch], scores[batch], constraint[batch] = resampler.choose_batch(weights)
         done += b
 
     ok = ~np.isnan(chosen)
@@ -210,53 +199,6 @@ def bootstrap(
     )
 
 
-def _resample_batch(
-    records: MatchRecords,
-    class_records: list[MatchRecords],
-    thresholds: np.ndarray,
-    at: np.ndarray,
-    objective: Objective,
-    weights: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The threshold each resample of a batch chooses, and the objective
-    (and constraint) at the full-data threshold in each.
-
-    Args:
-        records: the :class:`~optimal_confidence.curves.sweep.MatchRecords`
-        class_records: the records of each present class, for a macro
-            ``objective``; else empty
-        thresholds: the swept thresholds, ascending
-        at: the full-data threshold, an array of shape ``(1,)``
-        objective: the :class:`~optimal_confidence.spec.objective.Objective`
-        weights: how many times each image is drawn, an array of shape
-            ``(B, num_samples)``
-
-    Returns:
-        ``(chosen, scores, constraint)``, arrays of shape ``(B,)``;
-        ``chosen`` is ``NaN`` where the target was unattainable, and
-        ``constraint`` where there is no target
-    """
-    b = weights.shape[0]
-    macro = objective.average == "macro"
-    chosen = np.full(b, np.nan)
-    scores = np.full(b, np.nan)
-    constraint = np.full(b, np.nan)
-
-    pooled = weighted_counts(records, thresholds, weights)
-    pooled_at = weighted_counts(records, at, weights)
-    per_class = [weighted_counts(r, thresholds, weights) for r in class_records]
-    per_class_at = [weighted_counts(r, at, weights) for r in class_records]
-    for k in range(b):
-        cc = [pc[k] for pc in per_class] if macro else None
-        cc_at = [pc[k] for pc in per_class_at] if macro else None
-        try:
-            chosen[k] = thresholds[choose(objective, pooled[k], cc).index]
-        except UnattainableTargetError:
-            pass
-        scores[k], constraint[k] = _value_at(objective, pooled_at[k], cc_at)
-    return chosen, scores, constraint
-
-
 def _interval(values: np.ndarray, level: float) -> tuple[float, float]:
     """The percentile interval of the non-``NaN`` values."""
     v = values[~np.isnan(values)]
@@ -266,18 +208,3 @@ def _interval(values: np.ndarray, level: float) -> tuple[float, float]:
     low, high = np.quantile(v, [alpha, 1 - alpha])
     return (float(low), float(high))
 
-
-def _value_at(
-    objective: Objective, counts: Counts, class_counts: list[Counts] | None
-) -> tuple[float, float]:
-    """The objective at one threshold, and for a precision (recall) target
-    the precision (recall) there; ``NaN`` when there is no target.
-
-    For a target objective the score is the metric it maximizes whether or
-    not the target is reached, so that its interval is not cut off where a
-    resample misses the target.
-    """
-    if objective.constrained is None:
-        return float(objective_curve(objective, counts, class_counts)[0]), float("nan")
-    m = metric_curves(counts, class_counts, objective)
-    return float(m[objective.metric][0]), float(m[objective.constrained][0])

@@ -18,6 +18,7 @@ __all__ = [
     "check_boxes",
     "check_fields",
     "check_labels",
+    "unlabeled_error",
     "check_matching_options",
     "default_fields",
     "field_label_type",
@@ -280,14 +281,20 @@ def check_labels(samples: foc.SampleCollection, fields: Mapping[str, str]) -> No
     for k, (role, field) in enumerate((r, fields[r]) for r in paths):
         total, labeled = counts[2 * k], counts[2 * k + 1]
         if labeled < total:
-            raise OptionError(
-                role,
-                f"{total - labeled} of the {total} objects in '{field}' have no "
-                f"label (None); FiftyOne's evaluation would count such a "
-                f"prediction matched to such an object as a false positive. Give "
-                f"them labels, or leave them out: samples.filter_labels('{field}', "
-                f"F('label') != None, only_matches=False)",
-            )
+            raise unlabeled_error(role, field, total - labeled, total)
+
+
+def unlabeled_error(role: str, field: str, unlabeled: int, total: int) -> OptionError:
+    """The refusal of :func:`check_labels` (the fast matcher counts the
+    objects without a label in its records instead)."""
+    return OptionError(
+        role,
+        f"{unlabeled} of the {total} objects in '{field}' have no "
+        f"label (None); FiftyOne's evaluation would count such a "
+        f"prediction matched to such an object as a false positive. Give "
+        f"them labels, or leave them out: samples.filter_labels('{field}', "
+        f"F('label') != None, only_matches=False)",
+    )
 
 
 def malformed_box_message(field: str, sample_id: str, box: object) -> str:

@@ -1,6 +1,6 @@
 """The fast matcher in several processes on one machine.
 
-The samples are cut into ``num_workers`` consecutive ranges of sample ids;
+The samples are cut into ``num_workers`` ranges of sample ids;
 each worker process opens the collection by name (as FiftyOne's own
 parallel ``map_samples`` does: its own database client, the view rebuilt
 from its stages), reads its range with
@@ -16,6 +16,8 @@ so they start in milliseconds and share the parent's imports.
 from __future__ import annotations
 
 from typing import Any, Callable
+
+from bson import ObjectId
 
 import fiftyone.core.collections as foc
 import fiftyone.core.utils as fou
@@ -82,9 +84,7 @@ def parallel_records_fast(
     if workers <= 1:
         return records_fast_many(samples, pred_fields, gt_field, progress=progress, **options)
     records_fast_many(samples.limit(0), pred_fields, gt_field, **options)
-    ids = samples.values("id")
-    cuts = [round(k * num_samples / workers) for k in range(workers + 1)]
-    shares = [ids[a:b] for a, b in zip(cuts, cuts[1:])]
+    shares = _id_ranges(samples.values("id"), workers)
 
     ctx = fou.get_multiprocessing_context()
     init = (*_serialized(samples),)
@@ -94,10 +94,19 @@ def parallel_records_fast(
         jobs = [(k, share, pred_fields, gt_field, options) for k, share in enumerate(shares)]
         for k, records in pool.imap_unordered(_match_share, jobs):
             parts[k] = records
-            done += len(shares[k])
+            done += records[0].num_samples
             if progress is not None:
                 progress(done, num_samples)
     return [merge_records([p[f] for p in parts]) for f in range(len(pred_fields))]
+
+
+def _id_ranges(ids: list[str], workers: int) -> list[tuple[str, str]]:
+    """``workers`` ranges ``(first, last)`` of sample ids, with about as many
+    of ``ids`` in each, in id order (a range reads by the ``_id`` index; a
+    list of ids to select would be matched again for every batch read)."""
+    ids = sorted(ids)  # hex strings of one length sort as the ObjectIds
+    cuts = [round(k * len(ids) / workers) for k in range(workers + 1)]
+    return [(ids[a], ids[b - 1]) for a, b in zip(cuts, cuts[1:])]
 
 
 def _serialized(samples: foc.SampleCollection) -> tuple[str, Any]:
@@ -125,8 +134,7 @@ def _init_worker(dataset_name: str, stages: Any) -> None:
 
 def _match_share(job: tuple) -> tuple[int, list[MatchRecords]]:
     """The records of one worker's range of sample ids."""
-    import fiftyone.core.view as fov
-
-    k, ids, pred_fields, gt_field, options = job
-    share = fov.make_optimized_select_view(_collection, ids)
+    k, (first, last), pred_fields, gt_field, options = job
+    in_range = {"_id": {"$gte": ObjectId(first), "$lte": ObjectId(last)}}
+    share = _collection.mongo([{"$match": in_range}])
     return k, records_fast_many(share, pred_fields, gt_field, **options)

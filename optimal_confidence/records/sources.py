@@ -22,7 +22,7 @@ import fiftyone.core.collections as foc
 from .classification import records_from_classifications
 from .fast_matching import UnsupportedMatchingError
 from .parallel import parallel_records_fast
-from .fields import check_boxes, scored_fields_hint
+from .fields import check_boxes, check_labels, scored_fields_hint, unlabeled_error
 from .matching import read_label_values, records_from_eval_key, records_from_evaluation
 from ..spec.options import OptionError
 from ..spec.request import RunRequest
@@ -184,7 +184,9 @@ def open_source(
                     f"engine='fast' does not cover this field: {e}. Use "
                     f"engine='auto' or 'fiftyone'",
                 ) from None
+            check_labels(samples, {"pred_field": r.pred_field, "gt_field": r.gt_field})
         else:
+            check_labeled(records, r)
             if checked:
                 check_detections(records.pred_conf, records.num_gts, r, samples)
             return _Ready(records, "fast")
@@ -216,12 +218,25 @@ def shared_fast_sources(
     except UnsupportedMatchingError:
         return None
     for q, records in zip(requests, many):
+        check_labeled(records, q)
         check_detections(records.pred_conf, records.num_gts, q, samples)
     return [_Ready(records, "fast") for records in many]
 
 
 # ---------------------------------------------------------------------------
 # The data checks
+
+
+def check_labeled(records: MatchRecords, request: RunRequest) -> None:
+    """Refuses objects without a label (class -1 in the records), as
+    :func:`~optimal_confidence.records.fields.check_labels` does."""
+    for role, field, classes in (
+        ("pred_field", request.pred_field, records.pred_class),
+        ("gt_field", request.gt_field, records.gt_class),
+    ):
+        unlabeled = int(np.count_nonzero(classes < 0))
+        if unlabeled:
+            raise unlabeled_error(role, field, unlabeled, len(classes))
 
 
 def check_detections(

@@ -57,13 +57,25 @@ def check_samples(samples: foc.SampleCollection, request: RunRequest) -> type:
         check_eval_key(samples, r.eval_key, label_type)
     else:
         check_matching_options(samples, label_type, r.pred_field, r.gt_field, r.use_masks, r.use_boxes)
-    check_labels(samples, {"pred_field": r.pred_field, "gt_field": r.gt_field})
+    if not fast_path(r, label_type):
+        # the fast matcher counts unlabeled objects in its records
+        # (records.sources.check_labeled), without a pass of its own
+        check_labels(samples, {"pred_field": r.pred_field, "gt_field": r.gt_field})
     if len(samples.limit(1)) == 0:
         raise ValueError(
             "The view is empty: there are no samples to sweep. Pick a view "
             "or dataset with samples"
         )
     return label_type
+
+
+def fast_path(request: RunRequest, label_type: type) -> bool:
+    """Whether the request's records come from the fast matcher (unless it
+    finds it does not cover the fields, and the caller falls back)."""
+    return (
+        issubclass(label_type, fo.Detections) and request.eval_key is None
+        and request.engine != "fiftyone"
+    )
 
 
 def choose_fields(samples: foc.SampleCollection, request: RunRequest) -> RunRequest:

@@ -27,6 +27,7 @@ import fiftyone.core.odm as foo_odm
 import fiftyone.operators as foo
 from fiftyone.operators.delegated import DelegatedOperationService
 
+from ..records.parallel import id_ranges
 from ..result.stored import load_optimal_confidence
 from ..run.jobs import check
 from ..run.shards import MATCHING_OPTIONS, match_records, merge
@@ -120,12 +121,10 @@ class SweepShard(foo.Operator):
 
 def _cut(samples: Any, num_shards: int) -> list[tuple[str, str]]:
     """Contiguous ranges of sorted sample ids, as (lowest, highest)."""
-    ids = sorted(samples.values("_id"))
+    ids = samples.values("id")
     if not ids:
         raise ValueError("There are no samples to sweep")
-    n = max(1, min(int(num_shards), len(ids)))
-    cuts = [round(k * len(ids) / n) for k in range(n + 1)]
-    return [(str(ids[a]), str(ids[b - 1])) for a, b in zip(cuts, cuts[1:])]
+    return id_ranges(ids, max(1, min(int(num_shards), len(ids))))
 
 
 def queue_shards(

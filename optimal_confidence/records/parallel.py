@@ -26,7 +26,7 @@ from ..curves.merge import merge_records
 from ..curves.sweep import MatchRecords
 from .fast_matching import records_fast_many
 
-__all__ = ["MIN_PARALLEL_SAMPLES", "parallel_records_fast", "workers_for"]
+__all__ = ["MIN_PARALLEL_SAMPLES", "id_ranges", "parallel_records_fast", "workers_for"]
 
 #: below this many samples, ``num_workers=None`` means one process: starting
 #: workers and reading ids costs more than a second read saves
@@ -84,7 +84,7 @@ def parallel_records_fast(
     if workers <= 1:
         return records_fast_many(samples, pred_fields, gt_field, progress=progress, **options)
     records_fast_many(samples.limit(0), pred_fields, gt_field, **options)
-    shares = _id_ranges(samples.values("id"), workers)
+    shares = id_ranges(samples.values("id"), workers)
 
     ctx = fou.get_multiprocessing_context()
     init = (*_serialized(samples),)
@@ -100,7 +100,7 @@ def parallel_records_fast(
     return [merge_records([p[f] for p in parts]) for f in range(len(pred_fields))]
 
 
-def _id_ranges(ids: list[str], workers: int) -> list[tuple[str, str]]:
+def id_ranges(ids: list[str], workers: int) -> list[tuple[str, str]]:
     """``workers`` ranges ``(first, last)`` of sample ids, with about as many
     of ``ids`` in each, in id order (a range reads by the ``_id`` index; a
     list of ids to select would be matched again for every batch read)."""

@@ -588,3 +588,64 @@ def test_empty_view(random_dataset):
     r = records_fast(random_dataset.limit(0), "predictions", "ground_truth")
     assert r.num_samples == 0 and r.num_preds == 0 and r.num_gts == 0
     assert r.classes == ()
+
+
+# Reading ahead
+
+
+def _reader_threads():
+    import threading
+
+    return [t for t in threading.enumerate() if t.name == "optimal-confidence-read" and t.is_alive()]
+
+
+def test_bad_box_in_a_later_batch_names_its_sample_and_stops_the_reader(temp_datasets):
+    good = ([D("cat", [0.1, 0.1, 0.4, 0.4])], [D("cat", [0.1, 0.1, 0.4, 0.4], 0.5)])
+    bad = ([D("cat", [0.1, 0.1, 0.4, 0.4])], [D("cat", [0.1, 0.1, -0.4, 0.4], 0.5)])
+    ds = make_dataset("oc-fast-late-bad-box", [good] * 7 + [bad] + [good] * 6)
+    temp_datasets.append(ds)
+    bad_id = ds.skip(7).first().id
+    with pytest.raises(ValueError, match=bad_id):
+        records_fast(ds, "predictions", "ground_truth", batch_size=3)
+    assert _reader_threads() == []
+
+
+def test_read_ahead_passes_items_and_errors_and_stops_with_its_reader():
+    from optimal_confidence.records.fast_matching import _ahead
+
+    assert list(_ahead(iter(range(5)))) == [0, 1, 2, 3, 4]
+
+    def failing():
+        yield "first"
+        raise KeyError("the database went away")
+
+    got = []
+    with pytest.raises(KeyError, match="went away"):
+        for item in _ahead(failing()):
+            got.append(item)
+    assert got == ["first"]
+
+    # a reader that stops early leaves no thread behind, even when the
+    # producer fails while its item waits in the slot
+    def many():
+        yield from range(3)
+        raise KeyError("never seen")
+
+    items = _ahead(many())
+    assert next(items) == 0
+    items.close()
+    assert _reader_threads() == []
+
+
+def test_collection_changed_while_read_is_an_error(temp_datasets, monkeypatch):
+    ds = make_random_dataset("oc-fast-changed", num_samples=9, seed=4)
+    temp_datasets.append(ds)
+    real = type(ds)._iter_values
+
+    def fewer(self, *args, **kwargs):  # as if two samples were deleted meanwhile
+        rows = list(real(self, *args, **kwargs))
+        return iter(rows[:-2])
+
+    monkeypatch.setattr(type(ds), "_iter_values", fewer)
+    with pytest.raises(RuntimeError, match="Read 7 samples of 9; was the collection modified"):
+        records_fast(ds, "predictions", "ground_truth", batch_size=4)

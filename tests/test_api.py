@@ -101,6 +101,44 @@ def test_to_dict_round_trips_through_json(result):
         OptimalConfidenceResult.from_dict({**d, "format_version": 99})
 
 
+def test_packed_dict_round_trips_every_array_exactly(result):
+    from optimal_confidence.curves.packed import is_packed
+
+    d = json.loads(json.dumps(result.to_dict(packed=True)))
+    assert d["format_version"] == 2
+    assert is_packed(d["thresholds"]) and is_packed(d["records"]["pred_sample"])
+    again = OptimalConfidenceResult.from_dict(d)
+    for name in ("thresholds", "tp", "fp", "fn"):
+        np.testing.assert_array_equal(getattr(again, name), getattr(result, name))
+    for name in ("pred_conf", "pred_tp", "pred_class", "pred_sample", "gt_conf", "gt_class", "gt_sample", "pred_iou"):
+        a, b = getattr(again.records, name), getattr(result.records, name)
+        assert a.dtype == b.dtype, name
+        np.testing.assert_array_equal(a, b, err_msg=name)  # NaNs in the same places
+    assert np.isnan(result.records.gt_conf).any()  # (the NaNs are exercised)
+    # the same result as the plain lists, packed or not
+    assert OptimalConfidenceResult.from_dict(result.to_dict()).best_threshold == again.best_threshold
+
+
+def test_pack_and_unpack():
+    from optimal_confidence.curves.packed import pack, unpack
+
+    floats = np.array([0.5, np.nan, -0.0, 1e-300, np.inf])
+    back = unpack(json.loads(json.dumps(pack(floats, np.float64))), np.float64)
+    np.testing.assert_array_equal(back, floats)
+    assert back.flags.writeable and np.signbit(back[2])
+    ints = np.array([-(2**62), 0, 7, 2**62])
+    np.testing.assert_array_equal(unpack(pack(ints, np.int64), np.int64), ints)
+    np.testing.assert_array_equal(unpack(pack([True, False, True], bool), bool), [True, False, True])
+    assert unpack(pack([], np.float64), np.float64).shape == (0,)
+    # plain lists, as to_dict() writes them and older runs hold them
+    np.testing.assert_array_equal(unpack([0.5, None], np.float64), [0.5, np.nan])
+    np.testing.assert_array_equal(unpack([1, 2], np.int64), [1, 2])
+    with pytest.raises(ValueError, match="holds 3 values where 4 were stored"):
+        unpack({**pack(ints[:3], np.int64), "size": 4}, np.int64)
+    with pytest.raises(ValueError, match="Cannot pack"):
+        pack(["a"], object)
+
+
 def test_report_shows_the_best_row(result):
     text = result.report(num_rows=2)
     assert f"{result.best_threshold:.3f}" in text
@@ -132,8 +170,12 @@ def test_store_load_and_refuse_to_overwrite(fresh_dataset):
     assert r.run_key == "optimal_confidence"
     assert suggest_run_key(ds) == "optimal_confidence_2"
 
+    # stored packed (format 2): strings, not a JSON number per value
+    stored = ds.load_run_results("optimal_confidence", cache=False).result
+    assert stored["format_version"] == 2 and isinstance(stored["records"]["gt_sample"]["data"], str)
     loaded = load_optimal_confidence(ds, "optimal_confidence")
     np.testing.assert_array_equal(loaded.thresholds, r.thresholds)
+    np.testing.assert_array_equal(loaded.records.pred_conf, r.records.pred_conf)
     np.testing.assert_array_equal(loaded.fn, r.fn)
     assert loaded.config == r.config and loaded.run_key == "optimal_confidence"
     assert loaded.class_counts().keys() == r.class_counts().keys()

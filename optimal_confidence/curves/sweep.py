@@ -23,10 +23,13 @@ thresholds.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
-from typing import Any, Mapping, NamedTuple, Sequence
+from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
 import numpy as np
+
+from .packed import pack, unpack
 
 __all__ = [
     "Counts",
@@ -36,6 +39,7 @@ __all__ = [
     "exact_thresholds",
     "floats_from_json",
     "floats_to_json",
+    "array_encoders",
     "grid_thresholds",
     "point_metrics",
     "positive_score",
@@ -163,43 +167,47 @@ class MatchRecords:
             pred_iou=None if self.pred_iou is None else self.pred_iou[p],
         )
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, packed: bool = False) -> dict[str, Any]:
         """A JSON-serializable dict; ``NaN`` becomes ``None``. The IoUs
         are stored for the true positives only (``tp_iou``, in order), the
-        only predictions that have one."""
+        only predictions that have one. ``packed``: each array as a
+        :func:`~optimal_confidence.curves.packed.pack` dict (as runs store
+        them) instead of a list."""
+        floats, ints, flags = array_encoders(packed)
         out = {
             "classes": list(self.classes),
-            "pred_conf": floats_to_json(self.pred_conf),
-            "pred_tp": [bool(x) for x in self.pred_tp],
-            "pred_class": self.pred_class.tolist(),
-            "pred_sample": self.pred_sample.tolist(),
-            "gt_conf": floats_to_json(self.gt_conf),
-            "gt_class": self.gt_class.tolist(),
-            "gt_sample": self.gt_sample.tolist(),
+            "pred_conf": floats(self.pred_conf),
+            "pred_tp": flags(self.pred_tp),
+            "pred_class": ints(self.pred_class),
+            "pred_sample": ints(self.pred_sample),
+            "gt_conf": floats(self.gt_conf),
+            "gt_class": ints(self.gt_class),
+            "gt_sample": ints(self.gt_sample),
             "num_samples": int(self.num_samples),
         }
         if self.pred_iou is not None:
-            out["tp_iou"] = floats_to_json(self.pred_iou[self.pred_tp])
+            out["tp_iou"] = floats(self.pred_iou[self.pred_tp])
         return out
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "MatchRecords":
-        """The records of :meth:`to_dict`; a dict without ``tp_iou`` (a
-        run stored before the IoUs were kept) gives ``pred_iou=None``."""
-        pred_tp = np.asarray(d["pred_tp"], dtype=bool)
+        """The records of :meth:`to_dict` (packed or not); a dict without
+        ``tp_iou`` (a run stored before the IoUs were kept) gives
+        ``pred_iou=None``."""
+        pred_tp = unpack(d["pred_tp"], bool)
         pred_iou = None
         if d.get("tp_iou") is not None:
             pred_iou = np.full(len(pred_tp), np.nan)
-            pred_iou[pred_tp] = floats_from_json(d["tp_iou"])
+            pred_iou[pred_tp] = unpack(d["tp_iou"], np.float64)
         return cls(
             classes=tuple(d["classes"]),
-            pred_conf=floats_from_json(d["pred_conf"]),
+            pred_conf=unpack(d["pred_conf"], np.float64),
             pred_tp=pred_tp,
-            pred_class=np.asarray(d["pred_class"], dtype=np.int64),
-            pred_sample=np.asarray(d["pred_sample"], dtype=np.int64),
-            gt_conf=floats_from_json(d["gt_conf"]),
-            gt_class=np.asarray(d["gt_class"], dtype=np.int64),
-            gt_sample=np.asarray(d["gt_sample"], dtype=np.int64),
+            pred_class=unpack(d["pred_class"], np.int64),
+            pred_sample=unpack(d["pred_sample"], np.int64),
+            gt_conf=unpack(d["gt_conf"], np.float64),
+            gt_class=unpack(d["gt_class"], np.int64),
+            gt_sample=unpack(d["gt_sample"], np.int64),
             num_samples=int(d["num_samples"]),
             pred_iou=pred_iou,
         )
@@ -214,9 +222,33 @@ def positive_score(is_positive: Any, confidence: Any) -> np.ndarray:
     return np.where(is_positive, c, 1.0 - c)
 
 
+def array_encoders(packed: bool) -> tuple[Callable, Callable, Callable]:
+    """The encoders of float, integer and flag arrays for a ``to_dict``:
+    lists, or :func:`~optimal_confidence.curves.packed.pack` dicts."""
+    if packed:
+        return (
+            functools.partial(pack, dtype=np.float64),
+            functools.partial(pack, dtype=np.int64),
+            functools.partial(pack, dtype=np.bool_),
+        )
+    return floats_to_json, _ints_to_json, _flags_to_json
+
+
+def _ints_to_json(a: np.ndarray) -> list[int]:
+    return np.asarray(a, dtype=np.int64).tolist()
+
+
+def _flags_to_json(a: np.ndarray) -> list[bool]:
+    return np.asarray(a, dtype=bool).tolist()
+
+
 def floats_to_json(a: np.ndarray) -> list[float | None]:
     """A float array as a JSON list, ``NaN`` as ``None``."""
-    return [None if np.isnan(x) else float(x) for x in np.asarray(a, dtype=np.float64)]
+    a = np.asarray(a, dtype=np.float64)
+    values = a.tolist()
+    if np.isnan(a).any():
+        values = [None if x != x else x for x in values]
+    return values
 
 
 def floats_from_json(values: Sequence[float | None]) -> np.ndarray:

@@ -71,7 +71,7 @@ def _store_complete(
     )
     samples.register_run(key, config, overwrite=False)
     try:
-        results = samples.init_run_results(key, result=result.to_dict())
+        results = samples.init_run_results(key, result=result.to_dict(packed=True))
         samples.save_run_results(key, results, overwrite=True, cache=False)
     except BaseException:
         # a registered run without results would look stored but fail to

@@ -649,3 +649,28 @@ def test_collection_changed_while_read_is_an_error(temp_datasets, monkeypatch):
     monkeypatch.setattr(type(ds), "_iter_values", fewer)
     with pytest.raises(RuntimeError, match="Read 7 samples of 9; was the collection modified"):
         records_fast(ds, "predictions", "ground_truth", batch_size=4)
+
+
+def test_crowd_flags_of_the_attributes_dict_found_in_a_later_batch(temp_datasets, monkeypatch):
+    """The dict's crowd flag is read with the batch, not scanned for first:
+    found in the third batch it counts (a crowd absorbs both predictions),
+    and with an object that sets the dynamic attribute to None as well the
+    fast matcher steps aside there."""
+    box = [0.1, 0.1, 0.4, 0.4]
+    preds = [D("a", [0.1, 0.1, 0.2, 0.2], 0.9), D("a", [0.12, 0.12, 0.2, 0.2], 0.8)]
+    plain = ([D("a", [0.6, 0.6, 0.3, 0.3])], preds)
+    crowd = fo.Detection(label="a", bounding_box=box, attributes={"iscrowd": fo.Attribute(value=True)})
+    ds = make_dataset("oc-fast-late-dict", [plain] * 5 + [([crowd], preds)])
+    temp_datasets.append(ds)
+    scans = []
+    real = fast_matching._has_null_attribute
+    monkeypatch.setattr(fast_matching, "_has_null_attribute", lambda *a: scans.append(a) or real(*a))
+    r = records_fast(ds, "predictions", "ground_truth", iou=0.2, batch_size=2)
+    assert_same_records(r, reference(ds, "predictions", "ground_truth", iou=0.2))
+    assert r.pred_tp[-2:].tolist() == [True, True] and len(scans) == 1
+
+    null = ds.skip(5).first()
+    null.ground_truth.detections.append(fo.Detection(label="a", bounding_box=box, iscrowd=None))
+    null.save()
+    with pytest.raises(UnsupportedMatchingError, match="to None"):
+        records_fast(ds, "predictions", "ground_truth", iou=0.2, batch_size=2)

@@ -29,6 +29,7 @@ import gc
 import inspect
 import itertools
 import numbers
+import operator
 import queue
 import threading
 from typing import Any, Callable, Iterator, NamedTuple
@@ -173,17 +174,24 @@ def records_fast_many(
         batch_size = _default_batch_size(samples, num_samples, is_frames)
 
     paths = [p for pred_list, _, _ in lists for p in _pred_paths(pred_list)]
-    paths += _gt_paths(samples, gt_list, iscrowd)
+    paths += _gt_paths(gt_list, iscrowd)
 
     # label -> code per field, in order of first appearance; sorted into
     # classes at the end, when every label has been seen
-    codes: list[dict[Any, int]] = [{} for _ in pred_fields]
+    codes: list[dict[Any, int]] = [_Codes() for _ in pred_fields]
     parts: list[list[_Rows]] = [[] for _ in pred_fields]
 
     # the collector stays off until each batch's lists are freed (see _no_gc)
     with _no_gc():
+        dict_checked = False
         for start, columns in _read_batches(samples, paths, num_samples, batch_size):
             gt_columns = columns[3 * len(pred_fields):]
+            crowd_dict = gt_columns[3]
+            if not _any_value(_chain(crowd_dict) if is_frames else crowd_dict):
+                gt_columns = gt_columns[:3]  # no crowd flag in an attributes dict
+            elif not dict_checked:
+                dict_checked = _check_crowd_columns(samples, gt_list, iscrowd, is_frames, *gt_columns[2:])
+            del crowd_dict
             parsed_gt: dict[str, Any] = {}  # the ground truth, parsed for the first field
             for k, field in enumerate(pred_fields):
                 own = columns[3 * k: 3 * k + 3] + gt_columns
@@ -359,33 +367,52 @@ def _pred_paths(pred_list: str) -> list[str]:
     return [f"{pred_list}.label", f"{pred_list}.confidence", f"{pred_list}.bounding_box"]
 
 
-def _gt_paths(samples: foc.SampleCollection, gt_list: str, iscrowd: str) -> list[str]:
+def _gt_paths(gt_list: str, iscrowd: str) -> list[str]:
     """The ``values()`` paths of the ground truth, after the predictions';
-    the crowd flag of the ``attributes`` dict comes last, and only when
-    some object has it.
+    the crowd flag of the legacy ``attributes`` dict comes last (read
+    always: a separate scan for whether any object has it cost more, 4-10 s
+    at a million images, than its column in the read, measured).
     """
-    paths = [f"{gt_list}.label", f"{gt_list}.bounding_box", f"{gt_list}.{iscrowd}"]
-    if _uses_attributes_dict(samples, gt_list, iscrowd):
-        if _has_null_attribute(samples, gt_list, iscrowd):
-            # values() reads an attribute set to None as a missing one, but
-            # FiftyOne reads None (not a crowd) and never looks further
-            raise UnsupportedMatchingError(
-                f"some ground truth objects set '{iscrowd}' to None and keep "
-                f"it in their attributes dict too; evaluate_detections decides "
-                f"which counts"
-            )
-        paths.append(f"{gt_list}.attributes.{iscrowd}.value")
-    return paths
+    return [
+        f"{gt_list}.label", f"{gt_list}.bounding_box", f"{gt_list}.{iscrowd}",
+        f"{gt_list}.attributes.{iscrowd}.value",
+    ]
 
 
-def _uses_attributes_dict(
-    samples: foc.SampleCollection, gt_list: str, iscrowd: str
+def _any_value(groups: list) -> bool:
+    """Whether a column of per-image (or per-frame) lists holds a value
+    other than None (the loop in C: about 40 ms per million objects)."""
+    values = itertools.chain.from_iterable(filter(None, groups))
+    return any(map(operator.is_not, values, itertools.repeat(None)))
+
+
+def _check_crowd_columns(
+    samples: foc.SampleCollection, gt_list: str, iscrowd: str, is_frames: bool,
+    crowd: list, crowd_dict: list,
 ) -> bool:
-    """Whether any ground truth object keeps the crowd flag in its
-    ``attributes`` dict, where FiftyOne looks when the dynamic attribute is
-    absent (``Detection.get_attribute_value``).
+    """Whether the batch's ground truth has a crowd flag only in the
+    ``attributes`` dict (the objects that FiftyOne reads it from when the
+    dynamic attribute is absent); if so, and some object sets the dynamic
+    attribute to None, the fast matcher cannot tell (``values()`` reads
+    None and absent alike), so it steps aside.
+
+    Raises:
+        UnsupportedMatchingError: in that case
     """
-    return samples.count(f"{gt_list}.attributes.{iscrowd}") > 0
+    if is_frames:  # per sample, a list of frames
+        crowd, crowd_dict = _chain(crowd), _chain(crowd_dict)
+    from_dict = any(
+        d is not None and v is None for v, d in zip(_chain(crowd), _chain(crowd_dict))
+    )
+    if from_dict and _has_null_attribute(samples, gt_list, iscrowd):
+        # values() reads an attribute set to None as a missing one, but
+        # FiftyOne reads None (not a crowd) and never looks further
+        raise UnsupportedMatchingError(
+            f"some ground truth objects set '{iscrowd}' to None and keep "
+            f"it in their attributes dict too; evaluate_detections decides "
+            f"which counts"
+        )
+    return from_dict
 
 
 def _has_null_attribute(samples: foc.SampleCollection, gt_list: str, iscrowd: str) -> bool:
@@ -551,13 +578,11 @@ def _parse(
     if not parsed_gt:
         g_group, g_labels = _flatten(g_label, num_groups)
         parsed_gt.update(
-            group=g_group, labels=g_labels, distinct=set(g_labels),
+            group=g_group, labels=g_labels,
             box=_boxes(_chain(g_box), gt_field, group_sample[g_group]),
             crowd=_crowd(g_crowd, g_crowd_dict),
         )
     g_group, g_labels = parsed_gt["group"], parsed_gt["labels"]
-    for label in parsed_gt["distinct"].union(p_labels):
-        codes.setdefault(label, len(codes))
 
     preds = _Objects(
         group=p_group,
@@ -594,7 +619,16 @@ def _crowd(g_crowd: list, g_crowd_dict: list) -> np.ndarray:
     return np.fromiter(map(bool, crowd_values), bool, len(crowd_values))
 
 
+class _Codes(dict):
+    """label -> code; a new label gets the next code as it is looked up."""
+
+    def __missing__(self, label: Any) -> int:
+        code = self[label] = len(self)
+        return code
+
+
 def _encode(labels: list, codes: dict[Any, int]) -> np.ndarray:
+    """The codes of ``labels`` (a :class:`_Codes`: new labels are added)."""
     return np.fromiter(map(codes.__getitem__, labels), np.int64, len(labels))
 
 

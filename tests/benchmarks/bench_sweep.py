@@ -10,13 +10,14 @@ models for the comparison), it prints rows ``step | time | x raw read``:
     bounding_box and confidence and the ground truth's ``iscrowd``, one
     call: the least any sweep must do (``_raw=True`` skips mongoengine's
     conversion of every value, as the fast matcher does; before #22 this
-    row was ``values()`` without it, 2x slower);
+    row was ``values()`` without it, 2x slower); and the same read with
+    Python's garbage collector paused, as the fast matcher reads;
 -   the sweep (``compute_optimal_confidence``, the fast exact matcher) in one
     process (``num_workers=1``) and with ``num_workers=2`` (checked equal:
     thresholds, tp, fp, fn);
--   three models against one ground truth: three separate sweeps, and one
-    ``compare_models`` call (K=3, the ground truth read once; checked
-    equal), both in one process;
+-   three models against one ground truth: the raw read of their paths,
+    three separate sweeps, and one ``compare_models`` call (K=3, the ground
+    truth read once; checked equal), both in one process;
 -   1000 bootstrap resamples of the result (up to 100,000 images);
 -   up to ``--slow-limit`` images (2,000 by default): the same sweep with
     ``engine="fiftyone"``, one ``evaluate_detections`` call, and the old way
@@ -409,6 +410,22 @@ def raw_read(dataset: fo.Dataset) -> int:
     return len(columns[0])
 
 
+def raw_read_no_gc(dataset: fo.Dataset) -> int:
+    """The raw read with Python's cyclic collector paused, as the fast
+    matcher reads: the collector's passes over the millions of decoded
+    lists cost more than the decoding."""
+    import gc
+
+    gc.disable()
+    try:
+        columns = dataset.values(RAW_PATHS, _raw=True)
+        n = len(columns[0])
+        del columns
+        return n
+    finally:
+        gc.enable()
+
+
 def alternate(steps: dict, repeat: int) -> dict:
     """Runs the steps in turn ``repeat`` times; each one's best wall time
     and last return value."""
@@ -521,7 +538,11 @@ def _load() -> str:
 
 def main_steps(dataset: fo.Dataset, n: int, repeat: int) -> tuple[list, object]:
     """The raw read and the sweeps, in turn; the rows and the result."""
-    steps = {"raw": lambda: raw_read(dataset), "one": lambda: sweep(dataset, **ONE)}
+    steps = {
+        "raw": lambda: raw_read(dataset),
+        "raw_no_gc": lambda: raw_read_no_gc(dataset),
+        "one": lambda: sweep(dataset, **ONE),
+    }
     if HAS_WORKERS:
         steps["two"] = lambda: sweep(dataset, num_workers=2)
     best = alternate(steps, repeat)
@@ -530,6 +551,7 @@ def main_steps(dataset: fo.Dataset, n: int, repeat: int) -> tuple[list, object]:
     rows = [
         (f"raw read: values(_raw=True) of {len(RAW_PATHS)} paths", best["raw"][0]),
         (f"sweep, one process ({result.num_thresholds:,} thresholds)", best["one"][0]),
+        ("raw read with the garbage collector paused", best["raw_no_gc"][0]),
     ]
     if HAS_WORKERS:
         same_curves(result, best["two"][1], "num_workers=2")

@@ -611,7 +611,7 @@ def test_bad_box_in_a_later_batch_names_its_sample_and_stops_the_reader(temp_dat
 
 
 def test_read_ahead_passes_items_and_errors_and_stops_with_its_reader():
-    from optimal_confidence.records.fast_matching import _ahead
+    from optimal_confidence.records.reading import read_ahead as _ahead
 
     assert list(_ahead(iter(range(5)))) == [0, 1, 2, 3, 4]
 

@@ -157,6 +157,13 @@ def test_two_concurrent_overwrites_of_one_evaluation_leave_exactly_one(ds):
                 found.append(t)
             except ValueError as e:
                 found.append(str(e))
+            except RuntimeError as e:
+                # two threads share one in-memory Dataset (a singleton per
+                # process; processes each have their own): FiftyOne may
+                # iterate its runs dict while the other thread renames one.
+                # The write itself may have landed
+                assert "changed size during iteration" in str(e), e
+                found.append(("maybe", t))
 
         threads = [threading.Thread(target=overwrite, args=(t,)) for t in (0.3, 0.7)]
         for th in threads:
@@ -168,7 +175,8 @@ def test_two_concurrent_overwrites_of_one_evaluation_leave_exactly_one(ds):
         assert owns_evaluation(ds, "k")
         sums = tuple(int(ds.sum(f"k_{c}")) for c in ("tp", "fp", "fn"))
         done = [t for t in found if isinstance(t, float)]
-        assert done and sums in [result.counts_at(t) for t in done], found
+        maybe = [x[1] for x in found if isinstance(x, tuple)]
+        assert done + maybe and sums in [result.counts_at(t) for t in done + maybe], found
         assert all("another process" in x for x in found if isinstance(x, str)), found
     assert not [f for f in ds.get_field_schema(flat=True) if "__oc_" in f]
 

@@ -24,15 +24,10 @@ only same-label matches count as true positives.
 
 from __future__ import annotations
 
-import contextlib
-import gc
-import inspect
 import itertools
 import numbers
 import operator
-import queue
-import threading
-from typing import Any, Callable, Iterator, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
@@ -45,6 +40,7 @@ import fiftyone.core.media as fom
 # that tests can force or bypass the R-tree matcher by patching it here
 from .box_matching import _INSERTION_ORDER_LIMIT, _match, _Objects
 from .fields import bad_box_rows, malformed_box_message
+from .reading import no_gc, read_batches
 from ..curves.sweep import MatchRecords
 
 __all__ = ["UnsupportedMatchingError", "records_fast", "records_fast_many"]
@@ -54,16 +50,6 @@ DEFAULT_BATCH_SIZE = 5000
 
 #: images or frames per ``values()`` read, used to size batches of videos
 _DEFAULT_FRAMES_PER_BATCH = 5000
-
-#: ``values(..., _raw=True)`` skips mongoengine's per-value ``to_python``,
-#: two thirds of the read time for boxes (measured); the fields read here
-#: are plain numbers and strings, which numpy converts the same either way
-_RAW = (
-    {"_raw": True}
-    if "_raw" in inspect.signature(foc.SampleCollection.values).parameters
-    else {}
-)
-
 
 class UnsupportedMatchingError(ValueError):
     """Raised for label types and options :func:`records_fast` does not
@@ -181,10 +167,10 @@ def records_fast_many(
     codes: list[dict[Any, int]] = [_Codes() for _ in pred_fields]
     parts: list[list[_Rows]] = [[] for _ in pred_fields]
 
-    # the collector stays off until each batch's lists are freed (see _no_gc)
-    with _no_gc():
+    # the collector stays off until each batch's lists are freed (see no_gc)
+    with no_gc():
         dict_checked = False
-        for start, columns in _read_batches(samples, paths, num_samples, batch_size):
+        for start, columns in read_batches(samples, paths, num_samples, batch_size):
             gt_columns = columns[3 * len(pred_fields):]
             crowd_dict = gt_columns[3]
             if not _any_value(_chain(crowd_dict) if is_frames else crowd_dict):
@@ -439,106 +425,6 @@ class _Rows(NamedTuple):
     gt_conf: np.ndarray
     gt_code: np.ndarray
     gt_sample: np.ndarray
-
-
-def _read_batches(
-    samples: foc.SampleCollection, paths: list[str], num_samples: int, batch_size: int
-) -> Iterator[tuple[int, list[list]]]:
-    """Yields ``(start, columns)``: the values of ``paths`` for each batch
-    of ``batch_size`` samples, in the order of ``samples``.
-
-    One cursor streams the whole collection (FiftyOne's lazy
-    ``_iter_values``, the pipeline of ``values()``): selecting each batch's
-    ids instead costs a second read of the ids and a ``$in`` match per
-    batch (100,000 images: 3.1 s against 2.0 s, measured).
-    """
-    iter_values = getattr(samples, "_iter_values", None)
-    if iter_values is None or num_samples <= batch_size:
-        with _no_gc():
-            columns = samples.values(paths, **_RAW)
-        yield 0, columns
-        return
-
-    def read() -> Iterator[list[list]]:
-        rows = iter_values(paths, **_RAW)
-        while True:
-            with _no_gc():
-                batch = list(itertools.islice(rows, batch_size))
-                columns = [list(column) for column in zip(*batch)]
-                del batch
-            if not columns:
-                return
-            yield columns
-
-    start = 0
-    for columns in _ahead(read()):
-        yield start, columns
-        start += len(columns[0])
-    if start != num_samples:
-        raise RuntimeError(
-            f"Read {start} samples of {num_samples}; was the collection "
-            f"modified while it was read?"
-        )
-
-
-def _ahead(items: Iterator[Any]) -> Iterator[Any]:
-    """Yields ``items``, taking the next one in a thread meanwhile: the
-    database prepares the next batch while this process matches one
-    (MongoDB waits for each request; 100,000 images: 1.6 s of waiting).
-    """
-    slot: queue.Queue = queue.Queue(maxsize=1)
-    stop = threading.Event()
-    done = object()
-
-    def offer(item: Any, error: BaseException | None = None) -> bool:
-        """Puts into the slot unless the consumer has stopped."""
-        while not stop.is_set():
-            try:
-                slot.put((item, error), timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for item in items:
-                if not offer(item):
-                    return
-            offer(done)
-        except BaseException as e:  # raised again in the consumer's thread
-            offer(done, e)
-
-    thread = threading.Thread(target=produce, name="optimal-confidence-read", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item, error = slot.get()
-            if error is not None:
-                raise error
-            if item is done:
-                return
-            yield item
-    finally:
-        stop.set()
-        thread.join()
-
-
-@contextlib.contextmanager
-def _no_gc() -> Iterator[None]:
-    """Pauses the cyclic garbage collector while a batch is decoded: the
-    millions of lists a read creates trigger collections that cost more
-    than the decoding (values() of 100,000 images: 4.2 s with it, 2.0 s
-    without, measured). The decoded lists hold no cycles, and are freed
-    before the collector is on again: on again while they live, its next
-    pass walks them all (0.7 s per 100,000 images, measured)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _parse(

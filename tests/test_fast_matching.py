@@ -642,8 +642,8 @@ def test_collection_changed_while_read_is_an_error(temp_datasets, monkeypatch):
     temp_datasets.append(ds)
     real = type(ds)._iter_values
 
-    def fewer(self, *args, **kwargs):  # as if two samples were deleted meanwhile
-        rows = list(real(self, *args, **kwargs))
+    def fewer(self, paths, _raw=False, **kwargs):  # as if two samples were deleted meanwhile
+        rows = list(real(self, paths, _raw=_raw, **kwargs))
         return iter(rows[:-2])
 
     monkeypatch.setattr(type(ds), "_iter_values", fewer)
@@ -674,3 +674,34 @@ def test_crowd_flags_of_the_attributes_dict_found_in_a_later_batch(temp_datasets
     null.save()
     with pytest.raises(UnsupportedMatchingError, match="to None"):
         records_fast(ds, "predictions", "ground_truth", iou=0.2, batch_size=2)
+
+
+def test_pausing_the_collector_from_several_threads_leaves_it_as_it_was():
+    import gc
+    import threading
+
+    from optimal_confidence.records.reading import no_gc
+
+    assert gc.isenabled()
+    barrier, seen_on = threading.Barrier(3), []
+
+    def reader():
+        barrier.wait()
+        for _ in range(300):
+            with no_gc():
+                if gc.isenabled():
+                    seen_on.append(1)
+
+    threads = [threading.Thread(target=reader) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert gc.isenabled() and not seen_on
+    gc.disable()  # a caller's own pause is kept
+    try:
+        with no_gc():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

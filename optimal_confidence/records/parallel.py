@@ -64,7 +64,8 @@ def parallel_records_fast(
 
     The fields and options are checked here first (on no samples), so a
     field the fast matcher does not cover raises its
-    ``UnsupportedMatchingError`` before any worker starts.
+    ``UnsupportedMatchingError`` before any worker starts; one found in the
+    data (an ambiguous crowd flag) comes from the worker that reads it.
 
     Args:
         samples: a dataset or view

@@ -39,10 +39,11 @@ def read_batches(
     ids instead costs a second read of the ids and a ``$in`` match per
     batch (100,000 images: 3.1 s against 2.0 s, measured).
     """
-    iter_values = getattr(samples, "_iter_values", None)
+    iter_values = _streamed_values(samples)
     if iter_values is None or num_samples <= batch_size:
         with no_gc():
             columns = samples.values(paths, **RAW)
+        _check_count(len(columns[0]) if columns else 0, num_samples)
         yield 0, columns
         return
 
@@ -61,9 +62,24 @@ def read_batches(
     for columns in read_ahead(read()):
         yield start, columns
         start += len(columns[0])
-    if start != num_samples:
+    _check_count(start, num_samples)
+
+
+def _streamed_values(samples: foc.SampleCollection) -> Any:
+    """FiftyOne's ``_iter_values`` (private) when it takes the arguments
+    used here, else None (then one ``values()`` read)."""
+    iter_values = getattr(samples, "_iter_values", None)
+    try:
+        params = inspect.signature(iter_values).parameters
+    except (TypeError, ValueError):
+        return None
+    return iter_values if set(RAW) <= set(params) else None
+
+
+def _check_count(read: int, num_samples: int) -> None:
+    if read != num_samples:
         raise RuntimeError(
-            f"Read {start} samples of {num_samples}; was the collection "
+            f"Read {read} samples of {num_samples}; was the collection "
             f"modified while it was read?"
         )
 
@@ -111,6 +127,13 @@ def read_ahead(items: Iterator[Any]) -> Iterator[Any]:
         thread.join()
 
 
+# no_gc's readers: the collector is on again when the last one leaves (and
+# was on when the first came)
+_pause_lock = threading.Lock()
+_paused = 0
+_paused_enabled = True
+
+
 @contextlib.contextmanager
 def no_gc() -> Iterator[None]:
     """Pauses the cyclic garbage collector while a batch is decoded: the
@@ -119,10 +142,16 @@ def no_gc() -> Iterator[None]:
     without, measured). The decoded lists hold no cycles, and are freed
     before the collector is on again: on again while they live, its next
     pass walks them all (0.7 s per 100,000 images, measured)."""
-    enabled = gc.isenabled()
-    gc.disable()
+    global _paused, _paused_enabled
+    with _pause_lock:  # several threads may read at once (the App server)
+        if _paused == 0:
+            _paused_enabled = gc.isenabled()
+            gc.disable()
+        _paused += 1
     try:
         yield
     finally:
-        if enabled:
-            gc.enable()
+        with _pause_lock:
+            _paused -= 1
+            if _paused == 0 and _paused_enabled:
+                gc.enable()

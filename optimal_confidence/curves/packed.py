@@ -3,11 +3,11 @@ match records) as one base64 string of its little-endian bytes instead of
 a JSON list.
 
 FiftyOne writes a run's results through JSON, value by value: at 100,000
-images (600,000 thresholds and as many records) the lists cost about 6 s
-to write and 2 s to read, and 90 MB; packed, 0.1 s and 40 MB (measured
-with ``tests/benchmarks/bench_sweep.py``). Integers and flags are
-compressed with zlib (sample indices shrink about ten times); floats are
-not (they do not shrink).
+images (600,000 thresholds and as many records) storing the lists cost
+7.6 s and loading them 1.9 s; packed, 0.6 s and 0.15 s
+(``tests/benchmarks/bench_sweep.py``). Their JSON text: 67 MB as lists,
+27 MB packed. Integers and flags are compressed with zlib (sample indices
+shrink about ten times); floats are not (they do not shrink).
 
 A packed array is a dict ``{"packed": dtype, "size": n, "zlib": bool,
 "data": base64}``; :func:`unpack` also reads the plain lists of

@@ -396,8 +396,8 @@ class OptimalConfidenceResult(SweepCurves, ResultActions):
 
         ``packed``: the long arrays (curves, match records) as
         :func:`~optimal_confidence.curves.packed.pack` dicts, as runs store
-        them (format version 2; a tenth of the time to store and load at
-        100,000 images)."""
+        them (format version 2; at 100,000 images a tenth of the time to
+        store and load, and 40% of the size)."""
         return _to_dict(self, packed)
 
     @classmethod

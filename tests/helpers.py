@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 import fiftyone as fo
@@ -65,6 +67,20 @@ def make_labels(rng, *, gt=True, pred=True, crowd_rate=0.1):
 def _sample_kind(rng):
     # empty, ground-truth only, predictions only, both
     return rng.choice(4, p=[0.08, 0.1, 0.1, 0.72])
+
+
+@contextlib.contextmanager
+def random_dataset_with_operations(name, num_samples, seed):
+    """A :func:`make_random_dataset`, deleted afterwards with the delegated
+    operations queued on it."""
+    from fiftyone.operators.delegated import DelegatedOperationService
+
+    ds = make_random_dataset(name, num_samples=num_samples, seed=seed)
+    try:
+        yield ds
+    finally:
+        DelegatedOperationService().delete_for_dataset(ds._doc.id)
+        ds.delete()
 
 
 def make_random_dataset(name, num_samples=60, seed=0):

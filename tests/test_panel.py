@@ -16,7 +16,7 @@ from fiftyone.operators.delegated import DelegatedOperationService
 from optimal_confidence import apply_thresholds, compute_optimal_confidence, load_optimal_confidence
 from optimal_confidence.plots import threshold_id
 
-from helpers import make_random_dataset, oracle_counts, snapshot
+from helpers import oracle_counts, random_dataset_with_operations, snapshot
 from test_plots import make_classification_dataset, recount_multiclass
 
 PLUGIN = "@threshold-lab/optimal_confidence"
@@ -95,10 +95,8 @@ class AppPanel:
 
 @pytest.fixture
 def panel_dataset():
-    ds = make_random_dataset("oc-panel", num_samples=30, seed=7)
-    yield ds
-    DelegatedOperationService().delete_for_dataset(ds._doc.id)
-    ds.delete()
+    with random_dataset_with_operations("oc-panel", num_samples=30, seed=7) as ds:
+        yield ds
 
 
 def _view_of(request, dataset):

@@ -16,7 +16,7 @@ from optimal_confidence.app.shards import BUCKET, JOBS, queue_shards
 from optimal_confidence.app.shards import _db
 
 from database import stop_process
-from helpers import make_random_dataset
+from helpers import random_dataset_with_operations
 
 pytestmark = pytest.mark.delegated
 
@@ -40,10 +40,8 @@ def workers(tmp_path):
 
 @pytest.fixture
 def ds():
-    dataset = make_random_dataset("oc-shards-delegated", num_samples=300, seed=5)
-    yield dataset
-    DelegatedOperationService().delete_for_dataset(dataset._doc.id)
-    dataset.delete()
+    with random_dataset_with_operations("oc-shards-delegated", num_samples=300, seed=5) as dataset:
+        yield dataset
 
 
 def test_two_workers_run_four_shards_and_the_last_one_merges(ds, workers):

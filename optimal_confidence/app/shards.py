@@ -27,10 +27,10 @@ import fiftyone.core.odm as foo_odm
 import fiftyone.operators as foo
 from fiftyone.operators.delegated import DelegatedOperationService
 
-from ..records.parallel import id_ranges
+from ..records.parallel import id_range_view, id_ranges
 from ..result.stored import load_optimal_confidence
 from ..run.jobs import check
-from ..run.shards import MATCHING_OPTIONS, match_records, merge
+from ..run.shards import MATCHING_OPTIONS, match_records, merge, refuse_options
 from ..spec.request import RunRequest
 from ..spec.table import ACTION_OPTIONS, BAND_OPTIONS
 from ..store.runs import suggest_run_key
@@ -86,6 +86,10 @@ def _load(job: str, num_shards: int) -> list[bytes]:
     return [_bucket().open_download_stream(newest[i]).read() for i in range(num_shards)]
 
 
+def _gone(job: str) -> RuntimeError:
+    return RuntimeError(f"Shard job {job} is gone (cancelled, or another shard failed)")
+
+
 class SweepShard(foo.Operator):
     @property
     def config(self) -> foo.OperatorConfig:
@@ -100,14 +104,12 @@ class SweepShard(foo.Operator):
         worker = f"{socket.gethostname()}:{os.getpid()}"
         try:
             if _db()[JOBS].find_one({"_id": ObjectId(job)}, {"_id": 1}) is None:
-                raise RuntimeError(f"Shard job {job} is gone (cancelled, or another shard failed)")
-            # a $match on _id reads by the index (an expression would scan)
-            in_range = {"_id": {"$gte": ObjectId(p["lo"]), "$lte": ObjectId(p["hi"])}}
-            view = ctx.view.mongo([{"$match": in_range}])
+                raise _gone(job)
+            view = id_range_view(ctx.view, p["lo"], p["hi"])
             shard = match_records(view, p["pred_field"], p["gt_field"], **p["matching"])
             after = _save(job, index, shard.to_bytes(), worker)
             if after is None:
-                raise RuntimeError(f"Shard job {job} is gone (cancelled, or another shard failed)")
+                raise _gone(job)
             out = {"shard": index, "worker": worker, "num_samples": shard.num_samples}
             if len(after["done"]) == n:  # the last shard: merge and store
                 result = merge(_load(job, n), **p["choosing"])
@@ -140,9 +142,8 @@ def queue_shards(
     Returns:
         a :class:`QueuedShards`
     """
-    bad = sorted(set(options) & set(ACTION_OPTIONS + BAND_OPTIONS + ("eval_key",)))
-    if bad:
-        raise ValueError(f"{', '.join(bad)}: not with shards (use the result's methods once merged)")
+    refuse_options(options, lambda k: k in ACTION_OPTIONS or k in BAND_OPTIONS or k == "eval_key",
+                   "the merged result's methods (review_band, evaluate, export), not with shards")
     dataset = samples._root_dataset
     run_key = run_key or suggest_run_key(dataset)
     check(samples, RunRequest.build(pred_field=pred_field, gt_field=gt_field, run_key=run_key, **options), confine=True)

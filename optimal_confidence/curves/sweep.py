@@ -253,7 +253,7 @@ def floats_to_json(a: np.ndarray) -> list[float | None]:
 
 def floats_from_json(values: Sequence[float | None]) -> np.ndarray:
     """The inverse of :func:`floats_to_json`."""
-    return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+    return unpack(values, np.float64)
 
 
 def _count_ge(values: np.ndarray, thresholds: np.ndarray) -> np.ndarray:

@@ -17,9 +17,9 @@ import numpy as np
 
 from ..spec.objective import Objective
 from .resample import Resampler, draw_weights
-from .sweep import Counts, MatchRecords
+from .sweep import MatchRecords
 
-__all__ = ["BootstrapSummary", "bootstrap", "weighted_counts"]
+__all__ = ["BootstrapSummary", "bootstrap"]
 
 
 @dataclass(frozen=True)
@@ -82,49 +82,6 @@ class BootstrapSummary:
             thresholds=arr(d["thresholds"]),
             scores=arr(d["scores"]),
         )
-
-
-def _cumulative(conf: np.ndarray, weights: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
-    """For each row of ``weights`` (shape ``(B, n)``), the sum of the weights
-    of the values ``>= t`` at each threshold: shape ``(B, T)``."""
-    scored = ~np.isnan(conf)
-    conf, weights = conf[scored], weights[:, scored]
-    order = np.argsort(conf, kind="stable")
-    conf = conf[order]
-    # suffix sums: total weight of values from position k on
-    w = weights[:, order]
-    suffix = np.concatenate(
-        [np.cumsum(w[:, ::-1], axis=1)[:, ::-1], np.zeros((w.shape[0], 1))], axis=1
-    )
-    start = np.searchsorted(conf, thresholds, side="left")
-    return suffix[:, start]
-
-
-def weighted_counts(
-    records: MatchRecords, thresholds: np.ndarray, sample_weights: np.ndarray
-) -> list[Counts]:
-    """Counts at ``thresholds`` with each sample counted ``sample_weights``
-    times, for a batch of weight vectors.
-
-    Args:
-        records: the :class:`~optimal_confidence.curves.sweep.MatchRecords`
-        thresholds: ascending thresholds
-        sample_weights: array of shape ``(B, num_samples)``
-
-    Returns:
-        a list of ``B`` :class:`~optimal_confidence.curves.sweep.Counts` (float
-        arrays holding whole numbers)
-    """
-    w = np.asarray(sample_weights, dtype=np.float64)
-    wp = w[:, records.pred_sample]
-    wg = w[:, records.gt_sample]
-    tp_conf = np.where(records.pred_tp, records.pred_conf, np.nan)
-    tp = _cumulative(tp_conf, wp, thresholds)
-    kept = _cumulative(records.pred_conf, wp, thresholds)
-    found = _cumulative(records.gt_conf, wg, thresholds)
-    total_gt = wg.sum(axis=1, keepdims=True)
-    fn = total_gt - found
-    return [Counts(tp[b], kept[b] - tp[b], fn[b]) for b in range(w.shape[0])]
 
 
 def bootstrap(

@@ -26,7 +26,7 @@ from ..curves.merge import merge_records
 from ..curves.sweep import MatchRecords
 from .fast_matching import records_fast_many
 
-__all__ = ["MIN_PARALLEL_SAMPLES", "id_ranges", "parallel_records_fast", "workers_for"]
+__all__ = ["MIN_PARALLEL_SAMPLES", "id_range_view", "id_ranges", "parallel_records_fast", "workers_for"]
 
 #: below this many samples, ``num_workers=None`` means one process: starting
 #: workers and reading ids costs more than a second read saves
@@ -110,6 +110,13 @@ def id_ranges(ids: list[str], workers: int) -> list[tuple[str, str]]:
     return [(ids[a], ids[b - 1]) for a, b in zip(cuts, cuts[1:])]
 
 
+def id_range_view(samples: foc.SampleCollection, first: str, last: str) -> foc.SampleCollection:
+    """The samples of ``samples`` with ids from ``first`` to ``last``: a
+    ``$match`` on ``_id`` reads by the index (an expression would scan)."""
+    in_range = {"_id": {"$gte": ObjectId(first), "$lte": ObjectId(last)}}
+    return samples.mongo([{"$match": in_range}])
+
+
 def _serialized(samples: foc.SampleCollection) -> tuple[str, Any]:
     """The dataset's name and the view's stages, as a worker rebuilds it."""
     dataset = samples._root_dataset
@@ -136,6 +143,5 @@ def _init_worker(dataset_name: str, stages: Any) -> None:
 def _match_share(job: tuple) -> tuple[int, list[MatchRecords]]:
     """The records of one worker's range of sample ids."""
     k, (first, last), pred_fields, gt_field, options = job
-    in_range = {"_id": {"$gte": ObjectId(first), "$lte": ObjectId(last)}}
-    share = _collection.mongo([{"$match": in_range}])
+    share = id_range_view(_collection, first, last)
     return k, records_fast_many(share, pred_fields, gt_field, **options)

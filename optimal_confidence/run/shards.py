@@ -76,7 +76,7 @@ def match_records(
         a :class:`~optimal_confidence.records.shards.RecordShard`; its
         ``to_bytes()`` carries it elsewhere
     """
-    _refuse(options, lambda k: k not in MATCHING_OPTIONS, "oc.merge (they choose, match_records matches)")
+    refuse_options(options, lambda k: k not in MATCHING_OPTIONS, "oc.merge (they choose, match_records matches)")
     request = RunRequest.build(pred_field=pred_field, gt_field=gt_field, **options)
     empty = len(samples.limit(1)) == 0
     # an empty shard is checked against its dataset, and has no records
@@ -128,7 +128,7 @@ def merge(
             an option is invalid, or there is nothing to sweep; nothing is
             stored
     """
-    _refuse(options, lambda k: k in _READING or k in ACTION_OPTIONS or k in BAND_OPTIONS,
+    refuse_options(options, lambda k: k in _READING or k in ACTION_OPTIONS or k in BAND_OPTIONS,
             "match_records, or the result's methods (review_band, evaluate, export)")
     shards = _checked_shards(shards)
     m = shards[0].matching
@@ -147,7 +147,9 @@ def merge(
     return pipeline.finish(samples, request, result).result
 
 
-def _refuse(options: dict[str, Any], wrong: Callable[[str], bool], where: str) -> None:
+def refuse_options(options: dict[str, Any], wrong: Callable[[str], bool], where: str) -> None:
+    """Refuses the ``options`` that are ``wrong`` here, saying ``where``
+    they belong."""
     bad = sorted(k for k in options if wrong(k))
     if bad:
         raise OptionError(bad[0], f"{', '.join(map(repr, bad))}: pass to {where}")

@@ -418,10 +418,7 @@ def raw_read_no_gc(dataset: fo.Dataset) -> int:
 
     gc.disable()
     try:
-        columns = dataset.values(RAW_PATHS, _raw=True)
-        n = len(columns[0])
-        del columns
-        return n
+        return raw_read(dataset)  # its lists are freed before the collector is on
     finally:
         gc.enable()
 

@@ -37,7 +37,8 @@ from typing import NamedTuple, Sequence
 import numpy as np
 
 from ..spec.objective import Objective
-from .sweep import Counts, safe_divide, precision_recall_f1
+from .by_class import ClassCounts, class_mean
+from .sweep import Counts, safe_divide
 
 __all__ = [
     "Choice",
@@ -46,7 +47,11 @@ __all__ = [
     "fbeta",
     "metric_curves",
     "objective_curve",
+    "used_metrics",
 ]
+
+#: the metrics :func:`metric_curves` gives
+_METRICS = ("precision", "recall", "fbeta")
 
 # Float noise in averaged ratios must not turn a reached target into a miss
 _EPS = 1e-12
@@ -78,28 +83,67 @@ class Choice(NamedTuple):
 def fbeta(counts: Counts, beta: float) -> np.ndarray:
     """F-beta at each threshold; 0 where ``TP + FP + FN`` is 0."""
     b2 = float(beta) ** 2
-    tp = counts.tp.astype(np.float64)
+    tp = counts.tp.astype(np.float64, copy=False)
     return safe_divide(
         (1 + b2) * tp,
-        (1 + b2) * tp + b2 * counts.fn.astype(np.float64) + counts.fp,
+        (1 + b2) * tp + b2 * counts.fn.astype(np.float64, copy=False) + counts.fp,
     )
 
 
+def used_metrics(objective: Objective) -> tuple[str, ...]:
+    """The metrics an objective's score and constraint read."""
+    return tuple(k for k in (objective.metric, objective.constrained) if k in _METRICS)
+
+
 def metric_curves(
-    counts: Counts, class_counts: Sequence[Counts] | None, objective: Objective
+    counts: Counts,
+    class_counts: Sequence[Counts] | Counts | ClassCounts | None,
+    objective: Objective,
+    keys: Sequence[str] | None = None,
 ) -> dict[str, np.ndarray]:
-    """Precision, recall and F-beta curves, micro or macro averaged."""
+    """Precision, recall and F-beta curves, micro or macro averaged; only
+    those named in ``keys`` when given (all three by default).
+
+    For a macro average, ``class_counts`` is a list of per-class counts,
+    one :class:`~optimal_confidence.curves.sweep.Counts` whose arrays have
+    one row per class, or a
+    :class:`~optimal_confidence.curves.by_class.ClassCounts` (computed a
+    slice of thresholds at a time); the classes' metrics are averaged in
+    class order (:func:`~optimal_confidence.curves.by_class.class_mean`).
+    """
+
+    keys = _METRICS if keys is None else tuple(keys)
 
     def one(c: Counts) -> dict[str, np.ndarray]:
-        p, r, _ = precision_recall_f1(c)
-        return {"precision": p, "recall": r, "fbeta": fbeta(c, objective.beta)}
+        # precision_recall_f1's float operations, only for the keys asked
+        tp = c.tp.astype(np.float64, copy=False)
+        ratios = {
+            "precision": lambda: safe_divide(tp, tp + c.fp.astype(np.float64, copy=False)),
+            "recall": lambda: safe_divide(tp, tp + c.fn.astype(np.float64, copy=False)),
+            "fbeta": lambda: fbeta(c, objective.beta),
+        }
+        return {k: ratios[k]() for k in keys}
 
     if objective.average == "micro":
         return one(counts)
-    if not class_counts:
+    if isinstance(class_counts, Counts):  # stacked: one row per class
+        num_classes = len(class_counts.tp)
+        pieces = iter([(slice(None), class_counts)])
+    elif isinstance(class_counts, ClassCounts):
+        num_classes = len(class_counts)
+        pieces = class_counts.chunks()
+    else:
+        num_classes = len(class_counts or ())
+        if num_classes:
+            stacked = Counts(*(np.stack([c[i] for c in class_counts]) for i in range(3)))
+            pieces = iter([(slice(None), stacked)])
+    if num_classes == 0:
         raise ValueError("average='macro' needs per-class counts")
-    per = [one(c) for c in class_counts]
-    return {k: np.mean([m[k] for m in per], axis=0) for k in per[0]}
+    out = {k: np.empty(np.shape(counts.tp), dtype=np.float64) for k in keys}
+    for where, stacked in pieces:
+        for k, v in one(stacked).items():
+            out[k][where] = class_mean(v)
+    return out
 
 
 def objective_curve(
@@ -126,7 +170,7 @@ def objective_curve(
         return objective.fp_cost * counts.fp.astype(np.float64) + (
             objective.fn_cost * counts.fn.astype(np.float64)
         )
-    m = metric_curves(counts, class_counts, objective)
+    m = metric_curves(counts, class_counts, objective, used_metrics(objective))
     score = m[objective.metric]
     if objective.constrained is None:
         return score
@@ -161,7 +205,7 @@ def choose(
     score = objective_curve(objective, counts, class_counts)
 
     if objective.constrained is not None:
-        m = metric_curves(counts, class_counts, objective)
+        m = metric_curves(counts, class_counts, objective, (objective.constrained,))
         given = m[objective.constrained]
         feasible = ~np.isnan(score)
         if not feasible.any():

@@ -32,6 +32,7 @@ from .objectives import (
     choose,
     metric_curves,
     objective_curve,
+    used_metrics,
 )
 from .sweep import Counts, MatchRecords
 
@@ -43,6 +44,10 @@ __all__ = ["Resampler", "draw_weights"]
 _EPS = 1e-12
 _MARGIN = 1e-9
 _TP, _FP, _FOUND = 0, 1, 2
+
+#: blocks the thresholds are cut into, unless told: about the square root
+#: of (thresholds x candidate blocks per resample) at 100,000 images
+_DEFAULT_BLOCKS = 4096
 
 
 def draw_weights(rng: np.random.Generator, num_samples: int, b: int) -> np.ndarray:
@@ -116,7 +121,7 @@ class Resampler:
             self.groups = max(len(present), 1)
         else:
             self.groups = 1
-        self.cuts, self.at_block = _cut(thr, at, num_blocks, self.groups)
+        self.cuts, self.at_block = _cut(thr, at, num_blocks)
         k = len(self.cuts)
         self.first = np.searchsorted(thr, self.cuts, side="left")
         self.last = np.append(self.first[1:], len(thr))
@@ -151,13 +156,14 @@ class Resampler:
         chosen = self._refine(cand, cum, total, weights)
         return chosen, scores, constraint
 
-    def _inputs(self, tp, fp, fn) -> tuple[Counts, list[Counts] | None]:
-        """``(counts, class_counts)`` as the objectives take them, from
-        arrays whose first axis is the class group."""
+    def _inputs(self, tp, fp, fn) -> tuple[Counts, Counts | None]:
+        """``(counts, class_counts)`` as the objectives take them (the
+        class counts stacked), from arrays whose first axis is the class
+        group."""
         pooled = Counts(tp.sum(axis=0), fp.sum(axis=0), fn.sum(axis=0))
         if not self.by_class:
             return pooled, None
-        return pooled, [Counts(tp[i], fp[i], fn[i]) for i in range(self.groups)]
+        return pooled, Counts(tp, fp, fn)
 
     def _value_at(self, curves) -> tuple[np.ndarray, np.ndarray]:
         """The objective (and the constrained metric) at the full-data
@@ -167,7 +173,7 @@ class Resampler:
         obj = self.objective
         if obj.constrained is None:
             return objective_curve(obj, counts, classes), np.full(len(counts.tp), np.nan)
-        m = metric_curves(counts, classes, obj)
+        m = metric_curves(counts, classes, obj, used_metrics(obj))
         return m[obj.metric], m[obj.constrained]
 
     def _candidates(self, curves) -> np.ndarray:
@@ -192,8 +198,9 @@ class Resampler:
             bound = obj.fp_cost * fp_end + obj.fn_cost * fn_end
             tol = _MARGIN * np.maximum(1.0, np.abs(best))
             return nonempty & (bound <= best + tol)
-        upper = metric_curves(*self._inputs(tp[:, :-1], lo_fp, lo_fn), obj)
-        m = metric_curves(*exact, obj)
+        used = used_metrics(obj)
+        upper = metric_curves(*self._inputs(tp[:, :-1], lo_fp, lo_fn), obj, used)
+        m = metric_curves(*exact, obj, used)
         s = m[obj.metric]
         if obj.constrained is None:
             best = np.where(valid, s, -np.inf).max(axis=0)
@@ -258,13 +265,20 @@ class Resampler:
         return tp, counts[:, _FP], fn
 
 
-def _cut(thresholds: np.ndarray, at: float, num_blocks: int | None, groups: int):
+def _cut(thresholds: np.ndarray, at: float, num_blocks: int | None):
     """The blocks' first thresholds (and the full-data threshold), and the
     index of the full-data threshold's block (one past the last when it
-    is ``NaN``: nothing is counted there)."""
+    is ``NaN``: nothing is counted there).
+
+    The default number of blocks does not depend on the number of class
+    groups: each group multiplies the first pass (``groups * blocks``
+    counts per resample) and the counting of a candidate block
+    (``groups * thresholds / blocks``) alike. Fewer blocks for more
+    groups (as before) made the candidate blocks long: at 80 classes and
+    700,000 thresholds a batch's block counts took over 20 GB."""
     starts = np.flatnonzero(np.r_[True, thresholds[1:] > thresholds[:-1]]) if len(thresholds) else np.zeros(0, int)
     if num_blocks is None:
-        num_blocks = max(16, 4096 // groups)
+        num_blocks = _DEFAULT_BLOCKS
     step = max(1, -(-len(starts) // max(int(num_blocks), 1)))
     cuts = thresholds[starts[::step]]
     if np.isnan(at):

@@ -20,6 +20,7 @@ import numpy as np
 from ..certainty import certified
 from ..curves import per_class
 from ..certainty.calibration import Calibrator
+from ..curves.by_class import ClassCounts
 from ..curves.objectives import Choice, choose, metric_curves, objective_curve
 from ..spec.objective import Objective
 from ..spec.options import check_per_class, check_task
@@ -112,16 +113,13 @@ class OptimalConfidenceResult(SweepCurves, ResultActions):
 
     # -- the chosen point -------------------------------------------------------
 
-    def _macro_counts(self, thresholds: np.ndarray | None = None) -> list[Counts] | None:
-        """Per-class counts of the classes a macro average runs over, or
-        None for a micro average."""
+    def _macro_counts(self, thresholds: np.ndarray | None = None) -> ClassCounts | None:
+        """Per-class counts of the classes a macro average runs over (a
+        slice of thresholds at a time), or None for a micro average."""
         if self.objective.average != "macro":
             return None
         t = self.thresholds if thresholds is None else thresholds
-        return [
-            count_at(self.records.restrict_to_class(k), t)
-            for k in self.records.present_classes()
-        ]
+        return ClassCounts(self.records, t, self.records.present_classes())
 
     @cached_property
     def _choice(self) -> Choice:

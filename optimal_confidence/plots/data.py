@@ -277,11 +277,10 @@ def _marked_point(
 
 
 def _of_classes(result: "OptimalConfidenceResult", names: list[str]) -> CurveData:
-    per_class = result.class_counts()
+    # only the classes shown: all of them would be (classes x thresholds)
+    per_class = [count_at(result.records.restrict_to_class(c), result.thresholds) for c in names]
     zeros = np.zeros_like(result.tp)
-    counts = Counts(
-        *(sum((getattr(per_class[c], k) for c in names), zeros) for k in ("tp", "fp", "fn"))
-    )
+    counts = Counts(*(sum((c[k] for c in per_class), zeros) for k in range(3)))
     precision, recall, f1 = precision_recall_f1(counts)
     records = result.records
     shown = np.isin(records.pred_class, [result.classes.index(c) for c in names])

@@ -32,13 +32,13 @@ most predictions.
 
 from __future__ import annotations
 
-from typing import NamedTuple, Sequence
+from typing import Any, Iterable, NamedTuple, Sequence
 
 import numpy as np
 
 from ..spec.objective import Objective
 from .by_class import ClassCounts, class_mean
-from .sweep import Counts, safe_divide
+from .sweep import Counts, precision, recall, safe_divide
 
 __all__ = [
     "Choice",
@@ -92,7 +92,7 @@ def fbeta(counts: Counts, beta: float) -> np.ndarray:
 
 def used_metrics(objective: Objective) -> tuple[str, ...]:
     """The metrics an objective's score and constraint read."""
-    return tuple(k for k in (objective.metric, objective.constrained) if k in _METRICS)
+    return tuple(dict.fromkeys(k for k in (objective.metric, objective.constrained) if k in _METRICS))
 
 
 def metric_curves(
@@ -113,43 +113,49 @@ def metric_curves(
     """
 
     keys = _METRICS if keys is None else tuple(keys)
+    ratios = {"precision": precision, "recall": recall, "fbeta": lambda c: fbeta(c, objective.beta)}
 
     def one(c: Counts) -> dict[str, np.ndarray]:
-        # precision_recall_f1's float operations, only for the keys asked
-        tp = c.tp.astype(np.float64, copy=False)
-        ratios = {
-            "precision": lambda: safe_divide(tp, tp + c.fp.astype(np.float64, copy=False)),
-            "recall": lambda: safe_divide(tp, tp + c.fn.astype(np.float64, copy=False)),
-            "fbeta": lambda: fbeta(c, objective.beta),
-        }
-        return {k: ratios[k]() for k in keys}
+        return {k: ratios[k](c) for k in keys}
 
     if objective.average == "micro":
         return one(counts)
-    if isinstance(class_counts, Counts):  # stacked: one row per class
-        num_classes = len(class_counts.tp)
-        pieces = iter([(slice(None), class_counts)])
-    elif isinstance(class_counts, ClassCounts):
-        num_classes = len(class_counts)
-        pieces = class_counts.chunks()
-    else:
-        num_classes = len(class_counts or ())
-        if num_classes:
-            stacked = Counts(*(np.stack([c[i] for c in class_counts]) for i in range(3)))
-            pieces = iter([(slice(None), stacked)])
-    if num_classes == 0:
-        raise ValueError("average='macro' needs per-class counts")
     out = {k: np.empty(np.shape(counts.tp), dtype=np.float64) for k in keys}
-    for where, stacked in pieces:
+    for where, stacked in _class_slices(counts, class_counts):
         for k, v in one(stacked).items():
             out[k][where] = class_mean(v)
     return out
 
 
+def _class_slices(
+    counts: Counts, class_counts: Sequence[Counts] | Counts | ClassCounts | None
+) -> Iterable[tuple[Any, Counts]]:
+    """The per-class counts as ``(slice of thresholds, stacked counts)``
+    pairs, checked against the pooled ``counts``."""
+    if isinstance(class_counts, ClassCounts):
+        num_classes, shape, pieces = len(class_counts), (len(class_counts.thresholds),), class_counts.chunks()
+    else:
+        if not isinstance(class_counts, Counts):  # a list: one Counts per class
+            listed = list(class_counts or ())
+            class_counts = Counts(*(np.stack([c[i] for c in listed]) for i in range(3))) if listed else None
+        if class_counts is None:
+            raise ValueError("average='macro' needs per-class counts")
+        num_classes, shape = len(class_counts.tp), np.shape(class_counts.tp)[1:]
+        pieces = [(..., class_counts)]
+    if num_classes == 0:
+        raise ValueError("average='macro' needs per-class counts")
+    if tuple(shape) != np.shape(counts.tp):
+        raise ValueError(
+            f"The per-class counts are at {shape} thresholds, the pooled counts at "
+            f"{np.shape(counts.tp)}: give one row per class at the same thresholds"
+        )
+    return pieces
+
+
 def objective_curve(
     objective: Objective,
     counts: Counts,
-    class_counts: Sequence[Counts] | None = None,
+    class_counts: Sequence[Counts] | Counts | ClassCounts | None = None,
 ) -> np.ndarray:
     """The objective's score at each threshold.
 
@@ -170,7 +176,11 @@ def objective_curve(
         return objective.fp_cost * counts.fp.astype(np.float64) + (
             objective.fn_cost * counts.fn.astype(np.float64)
         )
-    m = metric_curves(counts, class_counts, objective, used_metrics(objective))
+    return _score(objective, metric_curves(counts, class_counts, objective, used_metrics(objective)))
+
+
+def _score(objective: Objective, m: dict[str, np.ndarray]) -> np.ndarray:
+    """The score of a ratio objective from its metric curves ``m``."""
     score = m[objective.metric]
     if objective.constrained is None:
         return score
@@ -181,7 +191,7 @@ def objective_curve(
 def choose(
     objective: Objective,
     counts: Counts,
-    class_counts: Sequence[Counts] | None = None,
+    class_counts: Sequence[Counts] | Counts | ClassCounts | None = None,
     thresholds: np.ndarray | None = None,
 ) -> Choice:
     """Chooses the threshold that is best by ``objective``.
@@ -202,10 +212,12 @@ def choose(
     n = len(counts.tp)
     if n == 0:
         raise ValueError("There are no thresholds to choose from")
-    score = objective_curve(objective, counts, class_counts)
-
-    if objective.constrained is not None:
-        m = metric_curves(counts, class_counts, objective, (objective.constrained,))
+    if objective.constrained is None:
+        score = objective_curve(objective, counts, class_counts)
+    else:
+        # one pass over the class counts for the score and the constraint
+        m = metric_curves(counts, class_counts, objective, used_metrics(objective))
+        score = _score(objective, m)
         given = m[objective.constrained]
         feasible = ~np.isnan(score)
         if not feasible.any():

@@ -43,7 +43,9 @@ __all__ = [
     "grid_thresholds",
     "point_metrics",
     "positive_score",
+    "precision",
     "precision_recall_f1",
+    "recall",
     "safe_divide",
 ]
 
@@ -306,10 +308,24 @@ def precision_recall_f1(
     fp = counts.fp.astype(np.float64)
     fn = counts.fn.astype(np.float64)
     return (
-        safe_divide(tp, tp + fp),
-        safe_divide(tp, tp + fn),
+        precision(Counts(tp, fp, fn)),
+        recall(Counts(tp, fp, fn)),
         safe_divide(2 * tp, 2 * tp + fp + fn),
     )
+
+
+def precision(counts: Counts) -> np.ndarray:
+    """``TP / (TP + FP)``, 0 where nothing is kept (as
+    :func:`precision_recall_f1`)."""
+    tp = counts.tp.astype(np.float64, copy=False)
+    return safe_divide(tp, tp + counts.fp.astype(np.float64, copy=False))
+
+
+def recall(counts: Counts) -> np.ndarray:
+    """``TP / (TP + FN)``, 0 where there is no ground truth (as
+    :func:`precision_recall_f1`)."""
+    tp = counts.tp.astype(np.float64, copy=False)
+    return safe_divide(tp, tp + counts.fn.astype(np.float64, copy=False))
 
 
 def point_metrics(counts: Counts, index: int = 0) -> dict[str, float]:

@@ -73,7 +73,9 @@ def test_class_counts_refuse_what_they_cannot_count():
     with pytest.raises(ValueError, match="ascending"):
         ClassCounts(records, np.array([0.5, 0.2]), ["class00"])
     with pytest.raises(ValueError, match="ascending"):
-        ClassCounts(records, np.array([0.2, np.nan]), ["class00"])
+        ClassCounts(records, np.array([np.nan, 0.2]), ["class00"])
+    with pytest.raises(ValueError, match="twice"):
+        ClassCounts(records, np.array([0.2]), ["class01", "class00", "class01"])
     with pytest.raises(ValueError, match="'cat'"):
         ClassCounts(records, np.array([0.2]), ["cat"])
     empty = ClassCounts(records, np.zeros(0), ["class00", "class01"]).stacked()
@@ -166,3 +168,36 @@ def test_counts_is_not_taken_for_a_list_of_classes():
     want = metric_curves(count_at(records, t), table, o)
     for k in ("precision", "recall", "fbeta"):
         np.testing.assert_array_equal(got[k], want[k])
+
+
+def test_a_nan_threshold_and_an_object_without_a_class_count_as_count_at_does():
+    """A NaN threshold (last) is passed by nothing, as count_at counts it
+    (a macro ``result.point(nan)``); an object of class -1 is in no row."""
+    records = many_class_records(40, 3, seed=8)
+    pred_class = records.pred_class.copy()
+    pred_class[::5] = -1
+    records = MatchRecords(**{**vars(records), "pred_class": pred_class})
+    t = np.r_[exact_thresholds(records.pred_conf)[::3], np.nan]
+    stacked = ClassCounts(records, t, ["class00", "class01"], chunk=4).stacked()
+    for row, label in enumerate(["class00", "class01"]):
+        for got, want in zip(stacked, count_at(records.restrict_to_class(label), t)):
+            np.testing.assert_array_equal(got[row], want)
+    assert stacked.tp[:, -1].sum() == 0 and stacked.fp[:, -1].sum() == 0
+
+
+def test_class_counts_at_other_thresholds_than_the_pooled_are_refused():
+    records = many_class_records(30, 3, seed=9)
+    t = exact_thresholds(records.pred_conf)
+    classes = records.present_classes()
+    o = Objective("f1", average="macro")
+    one_class = count_at(records.restrict_to_class(classes[0]), t)
+    with pytest.raises(ValueError, match="one row per class at the same thresholds"):
+        metric_curves(count_at(records, t), one_class, o)  # a bare Counts, not a list
+    with pytest.raises(ValueError, match="one row per class at the same thresholds"):
+        metric_curves(count_at(records, t), ClassCounts(records, t[:5], classes), o)
+    with pytest.raises(ValueError, match="needs per-class counts"):
+        metric_curves(count_at(records, t), [], o)
+    # one point as 0-d counts, as a list of classes
+    point = [Counts(*(x[3] for x in count_at(records.restrict_to_class(c), t))) for c in classes]
+    pooled = Counts(*(x[3] for x in count_at(records, t)))
+    assert metric_curves(pooled, point, o)["fbeta"] == metric_curves(count_at(records, t), [count_at(records.restrict_to_class(c), t) for c in classes], o)["fbeta"][3]

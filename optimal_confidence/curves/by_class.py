@@ -4,7 +4,8 @@ A macro average needs each class's true positives, false positives and
 false negatives at each swept threshold: a (classes x thresholds) table,
 which at 80 classes and a 100,000-image sweep (about 700,000 thresholds)
 is 54 million entries per count. :class:`ClassCounts` never holds it
-whole: it sorts the objects once by the highest threshold each one passes
+whole: it sorts the objects of each count (true positives, kept
+predictions, found ground truth) once by the highest threshold each passes
 and hands out the table in slices of thresholds (:meth:`ClassCounts.chunks`),
 each counted by one ``bincount`` and a cumulative sum, with the counts of
 the thresholds above carried down. The counts are those of
@@ -37,14 +38,15 @@ class ClassCounts:
 
     Args:
         records: the :class:`~optimal_confidence.curves.sweep.MatchRecords`
-        thresholds: the thresholds, in ascending order
+        thresholds: the thresholds, in ascending order (a ``NaN`` last,
+            passed by nothing, as :func:`~optimal_confidence.curves.sweep.count_at` counts it)
         classes: the labels of the rows, each in ``records.classes``
         chunk (None): thresholds per slice; None keeps a slice near
             2 million entries
 
     Raises:
         ValueError: if the thresholds are not ascending, or a class is not
-            in the records
+            in the records or is named twice
     """
 
     def __init__(
@@ -55,15 +57,19 @@ class ClassCounts:
         chunk: int | None = None,
     ):
         t = np.asarray(thresholds, dtype=np.float64).reshape(-1)
-        if np.any(t[1:] < t[:-1]) or np.isnan(t).any():
-            raise ValueError("ClassCounts needs the thresholds in ascending order, without NaN")
-        missing = [c for c in classes if c not in records.classes]
+        nan = np.isnan(t)
+        if np.any(t[1:] < t[:-1]) or np.any(nan[:-1] & ~nan[1:]):
+            raise ValueError("ClassCounts needs the thresholds in ascending order (NaN, which nothing passes, last)")
+        self.classes = tuple(classes)
+        missing = [c for c in self.classes if c not in records.classes]
         if missing:
             raise ValueError(f"Classes {missing} are not in these records; classes are {list(records.classes)}")
+        if len(set(self.classes)) < len(self.classes):
+            raise ValueError(f"Classes {list(self.classes)} name a class twice")
         self.thresholds = t
-        self.classes = tuple(classes)
         g = len(self.classes)
-        code = np.full(len(records.classes), -1, dtype=np.int64)
+        # one more entry, never assigned: an object without a class (-1) is in no row
+        code = np.full(len(records.classes) + 1, -1, dtype=np.int64)
         code[[records.classes.index(c) for c in self.classes]] = np.arange(g)
         pred_code, gt_code = code[records.pred_class], code[records.gt_class]
         tp = records.pred_tp.astype(bool)
